@@ -1,0 +1,102 @@
+/**
+ * @file config.h  The parsed, validated configuration
+ *
+ * A config is immutable once loaded. A reload builds a new one beside the
+ * old one and swaps it in only when it is valid; whoever holds a reference
+ * (a call in progress) keeps the config it started with.
+ */
+#ifndef SWITCH_CONFIG_H
+#define SWITCH_CONFIG_H
+
+#include "digest.h"
+
+struct config_listen {
+	struct le le;
+	enum sip_transp tp;
+	struct sa addr;
+	char *cert;            /* absolute path, TLS only  */
+	char *ca;              /* absolute path, may be NULL */
+	bool verify_client;    /* require a client cert signed by ca */
+};
+
+struct config_user {
+	struct le he;          /* in config.users, keyed by id */
+	struct le le;          /* in config.userl, file order  */
+	char *id;
+	char *name;
+	char *password;        /* may be NULL                  */
+	bool has_ha1[DIGEST_ALGOC];
+	uint8_t ha1[DIGEST_ALGOC][DIGEST_HA1_MAX];
+	char *context;
+	char *mailbox;
+	uint32_t max_contacts; /* 0: the registrar default   */
+	char *file;            /* where it was defined         */
+	int line;
+};
+
+struct config {
+	char *confdir;         /* absolute */
+	char *file;            /* CONFDIR/switchboard.xml */
+	char *domain;          /* also the digest realm */
+
+	struct list listens;   /* struct config_listen */
+
+	struct {
+		uint32_t min_expires;
+		uint32_t max_expires;
+		uint32_t default_expires;
+		uint32_t tcp_max_expires;
+		uint32_t max_contacts;
+	} registrar;
+
+	struct {
+		enum digest_algo algov[DIGEST_ALGOC];
+		size_t algoc;
+		uint32_t nonce_lifetime;
+		uint32_t max_failures;
+		uint32_t failure_window;
+		uint32_t lockout;
+	} auth;
+
+	bool store_full_sync;
+	int log_level;         /* enum log_level */
+
+	struct hash *users;    /* struct config_user by id */
+	struct list userl;
+	uint32_t user_count;
+};
+
+/** One problem found while loading: "FILE:LINE: message". */
+struct config_error {
+	struct le le;
+	char *file;
+	int line;
+	char *msg;
+};
+
+/**
+ * Load and validate CONFDIR/switchboard.xml (with its XIncludes).
+ *
+ * @param cfgp   On success, the new config
+ * @param errl   On failure (EINVAL), filled with struct config_error,
+ *               in document order; the caller flushes it
+ * @param confdir The configuration folder
+ */
+int  config_load(struct config **cfgp, struct list *errl,
+		 const char *confdir);
+
+/** Print every error as "FILE:LINE: message\n". */
+int  config_errors_print(struct re_printf *pf, const struct list *errl);
+
+const struct config_user *config_user_find(const struct config *cfg,
+					   const struct pl *id);
+
+/** Parse "300", "300s", "500ms", "5m", "1h" into milliseconds. */
+int  config_duration_ms(uint64_t *msp, const char *s);
+
+/* Internal to config_load.c / config.c */
+int  config_alloc(struct config **cfgp, const char *confdir);
+int  config_error_add(struct list *errl, const char *file, int line,
+		      const char *fmt, ...);
+
+#endif

@@ -1,0 +1,720 @@
+/**
+ * @file config_load.c  Read CONFDIR/switchboard.xml into a struct config
+ *
+ * Three passes, all of which report "FILE:LINE: message":
+ *   1. parse with XInclude (a fault in an included file names that file);
+ *   2. RelaxNG validation against the embedded etc/schema/switchboard.rng
+ *      (unknown elements and attributes, value formats);
+ *   3. semantic checks while building the config (duplicate ids, addresses,
+ *      files that must exist, ranges).
+ *
+ * libxml2 reports errors in included content against the parent document
+ * (LIBRARY-NOTES.md 5), but it keeps the included nodes' own line numbers
+ * and leaves XINCLUDE_START/END marker nodes around them. node_file() walks
+ * back to the nearest enclosing marker to name the right file.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/uri.h>
+#include <libxml/xinclude.h>
+#include <libxml/relaxng.h>
+#include "core.h"
+#include "config.h"
+
+extern const char schema_rng[];
+extern const size_t schema_rng_len;
+
+enum {
+	XML_FLAGS = XML_PARSE_NONET | XML_PARSE_NOBASEFIX | XML_PARSE_BIG_LINES
+};
+
+struct loader {
+	struct config *cfg;
+	struct list *errl;
+	xmlDoc *doc;
+	int nerr;
+};
+
+
+/* Returns an xmlMalloc'd path of the file that node came from. */
+static xmlChar *node_file(const xmlNode *node, const char *mainfile)
+{
+	const xmlNode *n, *s;
+
+	for (n = node; n && n->type != XML_DOCUMENT_NODE; n = n->parent) {
+		int depth = 0;
+
+		for (s = n->prev; s; s = s->prev) {
+
+			if (s->type == XML_XINCLUDE_END) {
+				++depth;
+			}
+			else if (s->type == XML_XINCLUDE_START) {
+				xmlChar *href, *base, *uri;
+
+				if (depth) {
+					--depth;
+					continue;
+				}
+
+				href = xmlGetProp((xmlNode *)s,
+						  (const xmlChar *)"href");
+				base = node_file(s, mainfile);
+				uri  = href ? xmlBuildURI(href, base) : NULL;
+				xmlFree(href);
+				if (uri) {
+					xmlFree(base);
+					return uri;
+				}
+				return base;
+			}
+		}
+	}
+
+	return xmlStrdup((const xmlChar *)mainfile);
+}
+
+
+static int node_line(const xmlNode *node)
+{
+	long line = node ? xmlGetLineNo(node) : 0;
+
+	return line > 0 ? (int)line : 0;
+}
+
+
+static void add_error_at(struct loader *ld, const xmlNode *node,
+			 const char *fmt, ...)
+{
+	xmlChar *file = node_file(node, ld->cfg->file);
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)re_vsdprintf(&msg, fmt, ap);
+	va_end(ap);
+
+	(void)config_error_add(ld->errl, (const char *)file, node_line(node),
+			       "%s", msg ? msg : "error");
+	mem_deref(msg);
+	xmlFree(file);
+	++ld->nerr;
+}
+
+
+/* Parser and XInclude errors: libxml2 knows file and line itself. */
+static void parse_error_handler(void *arg, xmlErrorPtr e)
+{
+	struct loader *ld = arg;
+	char msg[512];
+	size_t n;
+
+	if (!e || e->level == XML_ERR_WARNING)
+		return;
+
+	str_ncpy(msg, e->message ? e->message : "error", sizeof(msg));
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+
+	/* An XInclude error sits on the xi:include element of the parent */
+	if (e->node && e->domain == XML_FROM_XINCLUDE) {
+		add_error_at(ld, e->node, "%s", msg);
+		return;
+	}
+
+	(void)config_error_add(ld->errl, e->file ? e->file : ld->cfg->file,
+			       e->line, "%s", msg);
+	++ld->nerr;
+}
+
+
+static void valid_error_handler(void *arg, xmlErrorPtr e)
+{
+	struct loader *ld = arg;
+	char msg[512];
+	size_t n;
+
+	if (!e)
+		return;
+
+	str_ncpy(msg, e->message ? e->message : "invalid", sizeof(msg));
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+
+	if (e->node) {
+		add_error_at(ld, e->node, "%s", msg);
+		return;
+	}
+
+	(void)config_error_add(ld->errl, e->file ? e->file : ld->cfg->file,
+			       e->line, "%s", msg);
+	++ld->nerr;
+}
+
+
+static int validate(struct loader *ld)
+{
+	xmlRelaxNGParserCtxtPtr pctx;
+	xmlRelaxNGValidCtxtPtr vctx = NULL;
+	xmlRelaxNGPtr schema = NULL;
+	int r, err = 0;
+
+	pctx = xmlRelaxNGNewMemParserCtxt(schema_rng, (int)schema_rng_len);
+	if (!pctx)
+		return ENOMEM;
+
+	schema = xmlRelaxNGParse(pctx);
+	if (!schema) {
+		log_error("config: the built-in schema does not compile");
+		err = EPROTO;
+		goto out;
+	}
+
+	vctx = xmlRelaxNGNewValidCtxt(schema);
+	if (!vctx) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	xmlRelaxNGSetValidStructuredErrors(vctx, valid_error_handler, ld);
+
+	r = xmlRelaxNGValidateDoc(vctx, ld->doc);
+	if (r != 0) {
+		if (!ld->nerr)
+			add_error_at(ld, xmlDocGetRootElement(ld->doc),
+				     "does not match the schema");
+		err = EINVAL;
+	}
+
+ out:
+	if (vctx)
+		xmlRelaxNGFreeValidCtxt(vctx);
+	if (schema)
+		xmlRelaxNGFree(schema);
+	xmlRelaxNGFreeParserCtxt(pctx);
+	return err;
+}
+
+
+/* ---- semantic pass ---- */
+
+static bool is_elem(const xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE &&
+		0 == xmlStrcmp(n->name, (const xmlChar *)name);
+}
+
+
+/* Attribute value or NULL; the caller xmlFree()s it. */
+static char *attr(const xmlNode *n, const char *name)
+{
+	return (char *)xmlGetProp((xmlNode *)n, (const xmlChar *)name);
+}
+
+
+static int attr_dup(char **dst, const xmlNode *n, const char *name)
+{
+	char *v = attr(n, name);
+	int err = 0;
+
+	if (v) {
+		mem_deref(*dst);
+		*dst = NULL;
+		err = str_dup(dst, v);
+		xmlFree(v);
+	}
+
+	return err;
+}
+
+
+/* A duration attribute in whole seconds (sub-second values round up). */
+static void attr_seconds(struct loader *ld, const xmlNode *n,
+			 const char *name, uint32_t *valp)
+{
+	char *v = attr(n, name);
+	uint64_t ms;
+
+	if (!v)
+		return;
+
+	if (config_duration_ms(&ms, v) || ms / 1000 > UINT32_MAX)
+		add_error_at(ld, n, "%s=\"%s\": not a duration", name, v);
+	else
+		*valp = (uint32_t)((ms + 999) / 1000);
+
+	xmlFree(v);
+}
+
+
+static void attr_count(struct loader *ld, const xmlNode *n,
+		       const char *name, uint32_t *valp)
+{
+	char *v = attr(n, name), *end;
+	unsigned long long u;
+
+	if (!v)
+		return;
+
+	errno = 0;
+	u = strtoull(v, &end, 10);
+	if (errno || *end || end == v || u > UINT32_MAX)
+		add_error_at(ld, n, "%s=\"%s\": not a count", name, v);
+	else
+		*valp = (uint32_t)u;
+
+	xmlFree(v);
+}
+
+
+/* Resolve a path relative to CONFDIR and check that it can be read. */
+static int attr_file(struct loader *ld, const xmlNode *n, const char *name,
+		     char **pathp)
+{
+	char *v = attr(n, name);
+	int err;
+
+	if (!v)
+		return 0;
+
+	if (v[0] == '/')
+		err = str_dup(pathp, v);
+	else
+		err = re_sdprintf(pathp, "%s/%s", ld->cfg->confdir, v);
+
+	if (!err && access(*pathp, R_OK) != 0)
+		add_error_at(ld, n, "%s=\"%s\": cannot read %s: %m", name, v,
+			     *pathp, errno);
+
+	xmlFree(v);
+	return err;
+}
+
+
+static void listen_destructor(void *arg)
+{
+	struct config_listen *l = arg;
+
+	list_unlink(&l->le);
+	mem_deref(l->cert);
+	mem_deref(l->ca);
+}
+
+
+static int load_listen(struct loader *ld, const xmlNode *n)
+{
+	struct config_listen *l;
+	char *tp = attr(n, "transport"), *addr = attr(n, "address");
+	char *vc = attr(n, "verify-client");
+	struct le *le;
+	int err = 0;
+
+	l = mem_zalloc(sizeof(*l), listen_destructor);
+	if (!l) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	if (tp && !strcmp(tp, "tcp"))
+		l->tp = SIP_TRANSP_TCP;
+	else if (tp && !strcmp(tp, "tls"))
+		l->tp = SIP_TRANSP_TLS;
+	else
+		l->tp = SIP_TRANSP_UDP;
+
+	if (!addr || sa_decode(&l->addr, addr, strlen(addr)) ||
+	    !sa_port(&l->addr)) {
+		add_error_at(ld, n, "address=\"%s\": not an IP:port",
+			     addr ? addr : "");
+		goto out;
+	}
+
+	/* LIBRARY-NOTES 1.1: libre takes Via/Contact from the bound
+	 * address, so a wildcard would advertise 0.0.0.0. */
+	if (sa_is_any(&l->addr))
+		add_error_at(ld, n, "address=\"%s\": bind to a concrete IP "
+			     "address, not a wildcard", addr);
+
+	err  = attr_file(ld, n, "cert", &l->cert);
+	err |= attr_file(ld, n, "ca", &l->ca);
+	if (err)
+		goto out;
+
+	l->verify_client = vc && !strcmp(vc, "yes");
+
+	if (l->tp == SIP_TRANSP_TLS && !l->cert)
+		add_error_at(ld, n, "a tls listener needs cert=\"FILE\" "
+			     "(certificate chain and key in one PEM)");
+	if (l->tp != SIP_TRANSP_TLS && (l->cert || l->ca))
+		add_error_at(ld, n, "cert and ca apply to tls listeners only");
+	if (l->verify_client && !l->ca)
+		add_error_at(ld, n, "verify-client=\"yes\" needs ca=\"FILE\"");
+
+	for (le = ld->cfg->listens.head; le; le = le->next) {
+		const struct config_listen *o = le->data;
+
+		if (o->tp == l->tp && sa_cmp(&o->addr, &l->addr, SA_ALL))
+			add_error_at(ld, n, "duplicate %s listener on %J",
+				     sip_transp_name(l->tp), &l->addr);
+		/* TCP and TLS share the port space */
+		else if (o->tp != SIP_TRANSP_UDP && l->tp != SIP_TRANSP_UDP &&
+			 sa_cmp(&o->addr, &l->addr, SA_ALL))
+			add_error_at(ld, n, "tcp and tls cannot share %J",
+				     &l->addr);
+	}
+
+	list_append(&ld->cfg->listens, &l->le, l);
+	l = NULL;
+
+ out:
+	mem_deref(l);
+	xmlFree(tp);
+	xmlFree(addr);
+	xmlFree(vc);
+	return err;
+}
+
+
+static void load_auth(struct loader *ld, const xmlNode *n)
+{
+	struct config *cfg = ld->cfg;
+	char *algs = attr(n, "algorithms");
+
+	if (algs) {
+		struct pl pl, word;
+
+		pl_set_str(&pl, algs);
+		cfg->auth.algoc = 0;
+
+		while (!re_regex(pl.p, pl.l, "[^ \t]+", &word)) {
+			enum digest_algo a;
+			size_t i;
+			bool dup = false;
+
+			a = pl_strcasecmp(&word, "SHA-256") ? DIGEST_MD5
+				: DIGEST_SHA256;
+			for (i = 0; i < cfg->auth.algoc; i++)
+				dup |= cfg->auth.algov[i] == a;
+
+			if (dup)
+				add_error_at(ld, n, "algorithm %r listed twice",
+					     &word);
+			else if (cfg->auth.algoc < DIGEST_ALGOC)
+				cfg->auth.algov[cfg->auth.algoc++] = a;
+
+			pl_advance(&pl, word.p + word.l - pl.p);
+		}
+
+		xmlFree(algs);
+	}
+
+	attr_seconds(ld, n, "nonce-lifetime", &cfg->auth.nonce_lifetime);
+	attr_count(ld, n, "max-failures", &cfg->auth.max_failures);
+	attr_seconds(ld, n, "failure-window", &cfg->auth.failure_window);
+	attr_seconds(ld, n, "lockout", &cfg->auth.lockout);
+
+	if (!cfg->auth.nonce_lifetime)
+		add_error_at(ld, n, "nonce-lifetime must be at least 1s");
+}
+
+
+static void load_registrar(struct loader *ld, const xmlNode *n)
+{
+	struct config *cfg = ld->cfg;
+
+	attr_seconds(ld, n, "min-expires", &cfg->registrar.min_expires);
+	attr_seconds(ld, n, "max-expires", &cfg->registrar.max_expires);
+	attr_seconds(ld, n, "default-expires",
+		     &cfg->registrar.default_expires);
+	attr_seconds(ld, n, "tcp-max-expires",
+		     &cfg->registrar.tcp_max_expires);
+	attr_count(ld, n, "max-contacts", &cfg->registrar.max_contacts);
+
+	if (cfg->registrar.min_expires > cfg->registrar.max_expires)
+		add_error_at(ld, n, "min-expires is above max-expires");
+	if (cfg->registrar.default_expires < cfg->registrar.min_expires ||
+	    cfg->registrar.default_expires > cfg->registrar.max_expires)
+		add_error_at(ld, n, "default-expires must lie between "
+			     "min-expires and max-expires");
+	if (!cfg->registrar.max_contacts)
+		add_error_at(ld, n, "max-contacts must be at least 1");
+}
+
+
+static int load_settings(struct loader *ld, const xmlNode *set)
+{
+	struct config *cfg = ld->cfg;
+	const xmlNode *n;
+	int err = 0;
+
+	for (n = set->children; n && !err; n = n->next) {
+
+		if (is_elem(n, "domain")) {
+			err = attr_dup(&cfg->domain, n, "name");
+		}
+		else if (is_elem(n, "listen")) {
+			err = load_listen(ld, n);
+		}
+		else if (is_elem(n, "registrar")) {
+			load_registrar(ld, n);
+		}
+		else if (is_elem(n, "auth")) {
+			load_auth(ld, n);
+		}
+		else if (is_elem(n, "store")) {
+			char *v = attr(n, "sync");
+			cfg->store_full_sync = v && !strcmp(v, "full");
+			xmlFree(v);
+		}
+		else if (is_elem(n, "log")) {
+			char *v = attr(n, "level");
+			if (v && !strcmp(v, "debug"))
+				cfg->log_level = LOG_LEVEL_DEBUG;
+			else if (v && !strcmp(v, "warn"))
+				cfg->log_level = LOG_LEVEL_WARN;
+			else if (v && !strcmp(v, "error"))
+				cfg->log_level = LOG_LEVEL_ERROR;
+			else
+				cfg->log_level = LOG_LEVEL_INFO;
+			xmlFree(v);
+		}
+	}
+
+	return err;
+}
+
+
+static void user_destructor(void *arg)
+{
+	struct config_user *u = arg;
+
+	hash_unlink(&u->he);
+	list_unlink(&u->le);
+	mem_deref(u->id);
+	mem_deref(u->name);
+	if (u->password)
+		memset(u->password, 0, strlen(u->password));
+	mem_deref(u->password);
+	mem_deref(u->context);
+	mem_deref(u->mailbox);
+	mem_deref(u->file);
+}
+
+
+static int load_user(struct loader *ld, const xmlNode *n)
+{
+	struct config *cfg = ld->cfg;
+	struct config_user *u;
+	const struct config_user *dup;
+	xmlChar *file;
+	char *hex;
+	struct pl id;
+	int err = 0;
+
+	u = mem_zalloc(sizeof(*u), user_destructor);
+	if (!u)
+		return ENOMEM;
+
+	err |= attr_dup(&u->id, n, "id");
+	err |= attr_dup(&u->name, n, "name");
+	err |= attr_dup(&u->password, n, "password");
+	err |= attr_dup(&u->context, n, "context");
+	err |= attr_dup(&u->mailbox, n, "mailbox");
+	if (err || !u->id)
+		goto out;
+
+	if (!u->context)
+		err = str_dup(&u->context, "default");
+
+	file = node_file(n, cfg->file);
+	err |= str_dup(&u->file, (const char *)file);
+	xmlFree(file);
+	u->line = node_line(n);
+	if (err)
+		goto out;
+
+	attr_count(ld, n, "max-contacts", &u->max_contacts);
+
+	hex = attr(n, "ha1");
+	if (hex) {
+		u->has_ha1[DIGEST_MD5] = 0 == digest_ha1_from_hex(
+			u->ha1[DIGEST_MD5], DIGEST_MD5, hex);
+		if (!u->has_ha1[DIGEST_MD5])
+			add_error_at(ld, n, "ha1: not 32 hex digits");
+		xmlFree(hex);
+	}
+
+	hex = attr(n, "ha1-sha256");
+	if (hex) {
+		u->has_ha1[DIGEST_SHA256] = 0 == digest_ha1_from_hex(
+			u->ha1[DIGEST_SHA256], DIGEST_SHA256, hex);
+		if (!u->has_ha1[DIGEST_SHA256])
+			add_error_at(ld, n, "ha1-sha256: not 64 hex digits");
+		xmlFree(hex);
+	}
+
+	if (u->password && (u->has_ha1[DIGEST_MD5] ||
+			    u->has_ha1[DIGEST_SHA256]))
+		add_error_at(ld, n, "user %s: give either password or ha1, "
+			     "not both", u->id);
+
+	pl_set_str(&id, u->id);
+	dup = config_user_find(cfg, &id);
+	if (dup) {
+		add_error_at(ld, n, "duplicate user id \"%s\" (first defined "
+			     "at %s:%d)", u->id, dup->file, dup->line);
+		goto out;
+	}
+
+	hash_append(cfg->users, hash_joaat_str(u->id), &u->he, u);
+	list_append(&cfg->userl, &u->le, u);
+	++cfg->user_count;
+	u = NULL;
+
+ out:
+	mem_deref(u);
+	return err;
+}
+
+
+static int load_directory(struct loader *ld, const xmlNode *dir)
+{
+	const xmlNode *n;
+	int err = 0;
+
+	for (n = dir->children; n && !err; n = n->next) {
+		if (is_elem(n, "user"))
+			err = load_user(ld, n);
+	}
+
+	/* Groups may name users defined after them: second loop. */
+	for (n = dir->children; n && !err; n = n->next) {
+		char *id, *members;
+		struct pl pl, m, idpl;
+
+		if (!is_elem(n, "group"))
+			continue;
+
+		id = attr(n, "id");
+		members = attr(n, "members");
+
+		pl_set_str(&idpl, id ? id : "");
+		if (config_user_find(ld->cfg, &idpl))
+			add_error_at(ld, n, "group id \"%s\" is also a user id",
+				     id);
+
+		pl_set_str(&pl, members ? members : "");
+		while (!re_regex(pl.p, pl.l, "[^ \t\r\n]+", &m)) {
+			if (!config_user_find(ld->cfg, &m))
+				add_error_at(ld, n, "group %s: member %r is "
+					     "not a user", id, &m);
+			pl_advance(&pl, m.p + m.l - pl.p);
+		}
+
+		xmlFree(id);
+		xmlFree(members);
+	}
+
+	return err;
+}
+
+
+static int load_root(struct loader *ld)
+{
+	const xmlNode *root = xmlDocGetRootElement(ld->doc), *n;
+	struct config *cfg = ld->cfg;
+	int err = 0;
+
+	for (n = root->children; n && !err; n = n->next) {
+		if (is_elem(n, "settings"))
+			err = load_settings(ld, n);
+		else if (is_elem(n, "directory"))
+			err = load_directory(ld, n);
+	}
+	if (err)
+		return err;
+
+	if (list_isempty(&cfg->listens))
+		add_error_at(ld, root, "no <listen> in <settings>: the PBX "
+			     "would not be reachable");
+
+	/* The realm defaults to the first listener's address */
+	if (!cfg->domain && !list_isempty(&cfg->listens)) {
+		const struct config_listen *l = list_ledata(cfg->listens.head);
+		err = re_sdprintf(&cfg->domain, "%j", &l->addr);
+	}
+
+	return err;
+}
+
+
+int config_load(struct config **cfgp, struct list *errl,
+		const char *confdir)
+{
+	struct loader ld;
+	char absdir[PATH_MAX];
+	int err;
+
+	if (!cfgp || !errl || !confdir)
+		return EINVAL;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.errl = errl;
+
+	if (!realpath(confdir, absdir)) {
+		err = errno;
+		(void)config_error_add(errl, confdir, 0,
+				       "cannot open config folder: %m", err);
+		return EINVAL;
+	}
+
+	err = config_alloc(&ld.cfg, absdir);
+	if (err)
+		return err;
+
+	xmlSetStructuredErrorFunc(&ld, parse_error_handler);
+
+	ld.doc = xmlReadFile(ld.cfg->file, NULL, XML_FLAGS);
+	if (!ld.doc) {
+		if (!ld.nerr)
+			(void)config_error_add(errl, ld.cfg->file, 0,
+					       "cannot read file");
+		err = EINVAL;
+		goto out;
+	}
+
+	if (xmlXIncludeProcessFlags(ld.doc, XML_FLAGS | XML_PARSE_XINCLUDE)
+	    < 0 || ld.nerr) {
+		if (!ld.nerr)
+			(void)config_error_add(errl, ld.cfg->file, 0,
+					       "XInclude processing failed");
+		err = EINVAL;
+		goto out;
+	}
+
+	err = validate(&ld);
+	if (err)
+		goto out;
+
+	err = load_root(&ld);
+	if (!err && ld.nerr)
+		err = EINVAL;
+
+ out:
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	if (ld.doc)
+		xmlFreeDoc(ld.doc);
+
+	if (err)
+		mem_deref(ld.cfg);
+	else
+		*cfgp = ld.cfg;
+
+	return err;
+}

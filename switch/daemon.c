@@ -1,0 +1,442 @@
+/**
+ * @file daemon.c  The running daemon: start-up, signals, reload, ctl
+ *
+ * Ownership: the daemon owns the config, store, location store, SIP stack
+ * and registrar; they hold weak pointers to each other and are released in
+ * the reverse order of creation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "core.h"
+#include "config.h"
+#include "ctl.h"
+#include "digest.h"
+#include "location.h"
+#include "registrar.h"
+#include "sipstack.h"
+#include "store.h"
+#include "daemon.h"
+
+struct daemon {
+	char *confdir;
+	char *datadir;
+	struct config *cfg;
+	struct store *store;
+	struct location *loc;
+	struct sipstack *ss;
+	struct registrar *reg;
+	struct ctl *ctl;
+	int sigfd;
+	int lockfd;
+	time_t started;
+	uint32_t reloads;
+};
+
+
+static int print_status(struct re_printf *pf, struct daemon *d, bool json)
+{
+	struct registrar_stats st;
+	time_t up = time(NULL) - d->started;
+
+	registrar_stats(d->reg, &st);
+
+	if (json) {
+		return re_hprintf(pf,
+			"{\"version\":\"%s\",\"uptime\":%lld,"
+			"\"users\":%u,\"registered_users\":%u,"
+			"\"bindings\":%u,\"register_requests\":%llu,"
+			"\"register_ok\":%llu,\"challenges\":%llu,"
+			"\"auth_failures\":%llu,\"locked_out\":%llu,"
+			"\"locked_sources\":%u,\"bad_requests\":%llu,"
+			"\"reloads\":%u}\n",
+			SWITCHBOARD_VERSION, (long long)up,
+			d->cfg->user_count, location_aor_count(d->loc),
+			location_count(d->loc),
+			(unsigned long long)st.requests,
+			(unsigned long long)st.ok,
+			(unsigned long long)st.challenged,
+			(unsigned long long)st.auth_failed,
+			(unsigned long long)st.locked_out, st.locked_sources,
+			(unsigned long long)sipstack_bad_requests(d->ss),
+			d->reloads);
+	}
+
+	return re_hprintf(pf,
+		"Switchboard %s, up %lldd %02lld:%02lld:%02lld\n"
+		"config:   %s (reloaded %u times)\n"
+		"data:     %s\n"
+		"%H"
+		"users:    %u configured, %u registered, %u contacts\n"
+		"REGISTER: %llu received, %llu ok, %llu challenged, "
+		"%llu failed auth, %llu refused (lock-out)\n"
+		"lock-out: %u source(s) locked\n"
+		"malformed requests refused: %llu\n",
+		SWITCHBOARD_VERSION, (long long)up / 86400,
+		(long long)(up / 3600) % 24, (long long)(up / 60) % 60,
+		(long long)up % 60, d->cfg->file, d->reloads, d->datadir,
+		sipstack_debug, d->ss,
+		d->cfg->user_count, location_aor_count(d->loc),
+		location_count(d->loc),
+		(unsigned long long)st.requests, (unsigned long long)st.ok,
+		(unsigned long long)st.challenged,
+		(unsigned long long)st.auth_failed,
+		(unsigned long long)st.locked_out, st.locked_sources,
+		(unsigned long long)sipstack_bad_requests(d->ss));
+}
+
+
+struct reg_print {
+	struct re_printf *pf;
+	bool json;
+	bool first;
+	uint64_t now;
+	int err;
+};
+
+
+static int json_str(struct re_printf *pf, const char *s)
+{
+	int err = re_hprintf(pf, "\"");
+
+	for (; s && *s && !err; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			err = re_hprintf(pf, "\\%c", c);
+		else if (c < 0x20)
+			err = re_hprintf(pf, "\\u%04x", c);
+		else
+			err = re_hprintf(pf, "%c", c);
+	}
+
+	return err | re_hprintf(pf, "\"");
+}
+
+
+static const char *transp_lower(enum sip_transp tp)
+{
+	switch (tp) {
+
+	case SIP_TRANSP_UDP: return "udp";
+	case SIP_TRANSP_TCP: return "tcp";
+	case SIP_TRANSP_TLS: return "tls";
+	case SIP_TRANSP_WS:  return "ws";
+	case SIP_TRANSP_WSS: return "wss";
+	default:             return "?";
+	}
+}
+
+
+static bool reg_print_handler(const struct binding *b, void *arg)
+{
+	struct reg_print *rp = arg;
+	uint64_t left = b->expires > rp->now ? b->expires - rp->now : 0;
+	char src[64];
+
+	(void)re_snprintf(src, sizeof(src), "%J", &b->src);
+
+	if (rp->json) {
+		rp->err |= re_hprintf(rp->pf, "%s{\"user\":",
+				      rp->first ? "" : ",\n");
+		rp->err |= json_str(rp->pf, b->aor);
+		rp->err |= re_hprintf(rp->pf, ",\"contact\":");
+		rp->err |= json_str(rp->pf, b->uri);
+		rp->err |= re_hprintf(rp->pf, ",\"transport\":\"%s\","
+				      "\"source\":\"%s\",\"expires_in\":%llu,"
+				      "\"user_agent\":",
+				      transp_lower(b->tp), src,
+				      (unsigned long long)left);
+		rp->err |= json_str(rp->pf, b->user_agent ? b->user_agent : "");
+		rp->err |= re_hprintf(rp->pf, ",\"call_id\":");
+		rp->err |= json_str(rp->pf, b->callid);
+		rp->err |= re_hprintf(rp->pf, ",\"cseq\":%u}", b->cseq);
+	}
+	else {
+		if (rp->first)
+			rp->err |= re_hprintf(rp->pf, "%-10s %-4s %-22s %7s  "
+					      "%-40s %s\n", "USER", "TP",
+					      "SOURCE", "EXPIRES", "CONTACT",
+					      "USER-AGENT");
+		rp->err |= re_hprintf(rp->pf, "%-10s %-4s %-22s %6llus  "
+				      "%-40s %s\n", b->aor,
+				      transp_lower(b->tp), src,
+				      (unsigned long long)left, b->uri,
+				      b->user_agent ? b->user_agent : "-");
+	}
+
+	rp->first = false;
+	return rp->err != 0;
+}
+
+
+static int print_registrations(struct re_printf *pf, struct daemon *d,
+			       bool json)
+{
+	struct reg_print rp = {pf, json, true, (uint64_t)time(NULL), 0};
+
+	if (json)
+		rp.err |= re_hprintf(pf, "[");
+
+	location_apply(d->loc, reg_print_handler, &rp);
+
+	if (json)
+		rp.err |= re_hprintf(pf, "]\n");
+	else if (rp.first)
+		rp.err |= re_hprintf(pf, "no registrations\n");
+
+	return rp.err;
+}
+
+
+static int do_reload(struct daemon *d, struct re_printf *pf)
+{
+	struct config *cfg = NULL;
+	struct list errl = LIST_INIT;
+	int err;
+
+	err = config_load(&cfg, &errl, d->confdir);
+	if (err) {
+		log_error("reload refused, the running config stays:");
+		(void)re_fprintf(stderr, "%H", config_errors_print, &errl);
+		if (pf)
+			(void)re_hprintf(pf, "%H", config_errors_print, &errl);
+		list_flush(&errl);
+		return EINVAL;
+	}
+
+	err = registrar_set_config(d->reg, cfg);
+	if (err)
+		goto out;
+
+	err = sipstack_set_domain(d->ss, cfg->domain);
+	if (err)
+		goto out;
+
+	/* Listener changes need a restart: libre cannot remove a
+	 * transport. Say so rather than pretend. */
+	if (list_count(&cfg->listens) != list_count(&d->cfg->listens))
+		log_warn("reload: listener changes take effect at restart");
+
+	log_set_level(cfg->log_level);
+	mem_deref(d->cfg);
+	d->cfg = mem_ref(cfg);
+	++d->reloads;
+	log_info("config reloaded from %s (%u users)", cfg->file,
+		 cfg->user_count);
+	if (pf)
+		(void)re_hprintf(pf, "reloaded %s\n", cfg->file);
+
+ out:
+	mem_deref(cfg);
+	return err;
+}
+
+
+static int ctl_handler(struct re_printf *pf, int argc, char *argv[],
+		       void *arg)
+{
+	struct daemon *d = arg;
+	bool json = argc > 1 && !strcmp(argv[argc - 1], "--json");
+
+	if (!strcmp(argv[0], "status"))
+		return print_status(pf, d, json);
+
+	if (!strcmp(argv[0], "registrations"))
+		return print_registrations(pf, d, json);
+
+	if (!strcmp(argv[0], "reload"))
+		return do_reload(d, pf);
+
+	(void)re_hprintf(pf, "unknown command \"%s\"; try status, "
+			 "registrations [--json], reload\n", argv[0]);
+	return EINVAL;
+}
+
+
+static void signal_read_handler(int flags, void *arg)
+{
+	struct daemon *d = arg;
+	struct signalfd_siginfo si;
+	(void)flags;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+
+		case SIGHUP:
+			log_info("SIGHUP: reloading the config");
+			(void)do_reload(d, NULL);
+			break;
+
+		case SIGINT:
+		case SIGTERM:
+			log_info("signal %u: shutting down", si.ssi_signo);
+			re_cancel();
+			break;
+
+		default:
+			break;
+		}
+	}
+}
+
+
+static int setup_signals(struct daemon *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+
+	/* Blocked before any thread starts, so all inherit the mask and
+	 * the signals arrive only through the signalfd. */
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return errno;
+
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sigfd < 0)
+		return errno;
+
+	return fd_listen(d->sigfd, FD_READ, signal_read_handler, d);
+}
+
+
+/* One daemon per data dir: two would fight over the store and socket. */
+static int lock_datadir(struct daemon *d)
+{
+	char path[512];
+
+	if (re_snprintf(path, sizeof(path), "%s/switchboard.lock",
+			d->datadir) < 0)
+		return ENAMETOOLONG;
+
+	d->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lockfd < 0)
+		return errno;
+
+	if (flock(d->lockfd, LOCK_EX | LOCK_NB)) {
+		log_error("another switchboard is running on %s", d->datadir);
+		return EBUSY;
+	}
+
+	return 0;
+}
+
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+
+static void daemon_close(struct daemon *d)
+{
+	d->ctl = mem_deref(d->ctl);
+	d->reg = mem_deref(d->reg);
+	d->ss  = mem_deref(d->ss);
+	d->loc = mem_deref(d->loc);
+	d->store = mem_deref(d->store);
+	d->cfg = mem_deref(d->cfg);
+	if (d->sigfd >= 0) {
+		fd_close(d->sigfd);
+		(void)close(d->sigfd);
+	}
+	if (d->lockfd >= 0)
+		(void)close(d->lockfd);
+}
+
+
+int daemon_run(const char *confdir, const char *datadir)
+{
+	struct daemon d;
+	struct list errl = LIST_INIT;
+	char sockpath[512];
+	int err;
+
+	memset(&d, 0, sizeof(d));
+	d.sigfd = d.lockfd = -1;
+	d.confdir = (char *)confdir;
+	d.datadir = (char *)datadir;
+	d.started = time(NULL);
+
+	err = config_load(&d.cfg, &errl, confdir);
+	if (err) {
+		(void)re_fprintf(stderr, "%H", config_errors_print, &errl);
+		list_flush(&errl);
+		if (err != EINVAL)
+			log_error("cannot load the config: %m", err);
+		return 1;
+	}
+	log_set_level(d.cfg->log_level);
+
+	raise_fd_limit();
+	/* LIBRARY-NOTES 1.1: before the first fd_listen of this thread */
+	(void)fd_setsize(65536);
+
+	err = store_open(&d.store, datadir);
+	if (err) {
+		log_error("cannot open the store in %s: %m", datadir, err);
+		goto out;
+	}
+
+	err = lock_datadir(&d);
+	if (err)
+		goto out;
+
+	err = setup_signals(&d);
+	if (err) {
+		log_error("cannot set up signal handling: %m", err);
+		goto out;
+	}
+
+	err = location_alloc(&d.loc, d.store, d.cfg->registrar.max_contacts);
+	if (err) {
+		log_error("cannot load the registrations: %m", err);
+		goto out;
+	}
+
+	err = sipstack_alloc(&d.ss, d.cfg);
+	if (err)
+		goto out;
+
+	err = registrar_alloc(&d.reg, d.ss, d.loc, d.store, d.cfg);
+	if (err) {
+		log_error("cannot start the registrar: %m", err);
+		goto out;
+	}
+
+	(void)re_snprintf(sockpath, sizeof(sockpath), "%s/ctl.sock", datadir);
+	err = ctl_listen(&d.ctl, sockpath, ctl_handler, &d);
+	if (err) {
+		log_error("cannot open the control socket %s: %m", sockpath,
+			  err);
+		goto out;
+	}
+
+	log_info("switchboard %s ready: %u users, %u registrations restored, "
+		 "realm \"%s\"", SWITCHBOARD_VERSION, d.cfg->user_count,
+		 location_count(d.loc), d.cfg->domain);
+
+	err = re_main(NULL);
+	if (err)
+		log_error("main loop: %m", err);
+
+ out:
+	daemon_close(&d);
+	return err ? 1 : 0;
+}

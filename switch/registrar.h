@@ -1,0 +1,30 @@
+/**
+ * @file registrar.h  The registrar (RFC 3261 10.3)
+ */
+#ifndef SWITCH_REGISTRAR_H
+#define SWITCH_REGISTRAR_H
+
+struct config;
+struct location;
+struct sipstack;
+struct store;
+struct registrar;
+
+int  registrar_alloc(struct registrar **rp, struct sipstack *ss,
+		     struct location *loc, struct store *st,
+		     struct config *cfg);
+
+/** Use a new (valid) config; bindings stay. */
+int  registrar_set_config(struct registrar *r, struct config *cfg);
+
+struct registrar_stats {
+	uint64_t requests;     /* REGISTERs seen            */
+	uint64_t ok;           /* answered 200              */
+	uint64_t challenged;   /* answered 401              */
+	uint64_t auth_failed;  /* wrong credentials         */
+	uint64_t locked_out;   /* answered 403 for lock-out */
+	uint32_t locked_sources;
+};
+void registrar_stats(const struct registrar *r, struct registrar_stats *st);
+
+#endif

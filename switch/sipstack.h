@@ -1,0 +1,29 @@
+/**
+ * @file sipstack.h  The phones' SIP stack: transports and generic replies
+ */
+#ifndef SWITCH_SIPSTACK_H
+#define SWITCH_SIPSTACK_H
+
+struct config;
+struct sipstack;
+
+int  sipstack_alloc(struct sipstack **ssp, const struct config *cfg);
+struct sip *sipstack_sip(const struct sipstack *ss);
+
+/** Whether host (a Request-URI / To host) names this PBX. */
+bool sipstack_is_local(const struct sipstack *ss, const struct pl *host);
+
+/** Update the served domain after a reload (listeners stay). */
+int  sipstack_set_domain(struct sipstack *ss, const char *domain);
+
+int  sipstack_debug(struct re_printf *pf, const struct sipstack *ss);
+
+/** Count of requests refused as malformed (for ctl status). */
+uint64_t sipstack_bad_requests(const struct sipstack *ss);
+
+/* sipcheck.c: RFC 3261 / RFC 4475 sanity checks that libre leaves out.
+ * Returns 0 when the request is fine, or the status code to answer
+ * (400, 505, ...) and the reason phrase. */
+uint16_t sipcheck_request(const struct sip_msg *msg, const char **reason);
+
+#endif
