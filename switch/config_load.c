@@ -24,6 +24,7 @@
 #include <libxml/relaxng.h>
 #include "core.h"
 #include "config.h"
+#include "config_schema.h"
 
 extern const char schema_rng[];
 extern const size_t schema_rng_len;
@@ -38,6 +39,20 @@ struct loader {
 	xmlDoc *doc;
 	int nerr;
 };
+
+
+static xmlChar *marker_href(const xmlNode *start)
+{
+	const xmlAttr *a;
+
+	for (a = start->properties; a; a = a->next) {
+		if (!xmlStrcmp(a->name, (const xmlChar *)"href"))
+			return xmlNodeListGetString(start->doc, a->children,
+						    1);
+	}
+
+	return NULL;
+}
 
 
 /* Returns an xmlMalloc'd path of the file that node came from. */
@@ -61,8 +76,8 @@ static xmlChar *node_file(const xmlNode *node, const char *mainfile)
 					continue;
 				}
 
-				href = xmlGetProp((xmlNode *)s,
-						  (const xmlChar *)"href");
+				/* xmlGetProp() ignores non-element nodes */
+				href = marker_href(s);
 				base = node_file(s, mainfile);
 				uri  = href ? xmlBuildURI(href, base) : NULL;
 				xmlFree(href);
@@ -158,12 +173,34 @@ static void valid_error_handler(void *arg, xmlErrorPtr e)
 }
 
 
+static void schema_err_handler(const xmlNode *node, const char *msg,
+			       void *arg)
+{
+	add_error_at(arg, node, "%s", msg);
+}
+
+
 static int validate(struct loader *ld)
 {
 	xmlRelaxNGParserCtxtPtr pctx;
 	xmlRelaxNGValidCtxtPtr vctx = NULL;
 	xmlRelaxNGPtr schema = NULL;
+	struct schema *sch = NULL;
 	int r, err = 0;
+
+	/* First our own walk over the same schema, for messages that name
+	 * the element and attribute; then libxml2's validator as a
+	 * backstop for what the walk does not cover. */
+	err = schema_alloc(&sch, schema_rng, schema_rng_len);
+	if (err) {
+		log_error("config: the built-in schema does not load: %m",
+			  err);
+		return err;
+	}
+	r = schema_check(sch, ld->doc, schema_err_handler, ld);
+	mem_deref(sch);
+	if (r)
+		return EINVAL;
 
 	pctx = xmlRelaxNGNewMemParserCtxt(schema_rng, (int)schema_rng_len);
 	if (!pctx)
@@ -361,7 +398,7 @@ static int load_listen(struct loader *ld, const xmlNode *n)
 
 		if (o->tp == l->tp && sa_cmp(&o->addr, &l->addr, SA_ALL))
 			add_error_at(ld, n, "duplicate %s listener on %J",
-				     sip_transp_name(l->tp), &l->addr);
+				     tp ? tp : "udp", &l->addr);
 		/* TCP and TLS share the port space */
 		else if (o->tp != SIP_TRANSP_UDP && l->tp != SIP_TRANSP_UDP &&
 			 sa_cmp(&o->addr, &l->addr, SA_ALL))

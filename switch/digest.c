@@ -286,8 +286,9 @@ static int hash_join(EVP_MD_CTX *ctx, const EVP_MD *md, uint8_t *out,
 }
 
 
-static int hmac(struct digest *d, uint8_t out[HASH_MAX], const uint8_t *key,
-		const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+static int mac_sha256(struct digest *d, uint8_t out[HASH_MAX],
+		      const uint8_t *key, const uint8_t *a, size_t alen,
+		      const uint8_t *b, size_t blen)
 {
 	size_t outl = 0;
 
@@ -310,8 +311,8 @@ static int nonce_make(struct digest *d, char *out, uint64_t now_ms)
 	if (RAND_bytes(raw + NONCE_TIME, NONCE_RAND) != 1)
 		return EIO;
 
-	err = hmac(d, mac, d->nonce_key, raw, NONCE_TIME + NONCE_RAND,
-		   NULL, 0);
+	err = mac_sha256(d, mac, d->nonce_key, raw,
+			 NONCE_TIME + NONCE_RAND, NULL, 0);
 	if (err)
 		return err;
 
@@ -332,8 +333,8 @@ static enum nonce_state nonce_check(struct digest *d, const struct pl *nonce,
 	if (nonce->l != NONCE_STRLEN || b64url_decode(raw, NONCE_RAW, nonce))
 		return NONCE_FOREIGN;
 
-	if (hmac(d, mac, d->nonce_key, raw, NONCE_TIME + NONCE_RAND,
-		 NULL, 0))
+	if (mac_sha256(d, mac, d->nonce_key, raw, NONCE_TIME + NONCE_RAND,
+		       NULL, 0))
 		return NONCE_FOREIGN;
 
 	if (CRYPTO_memcmp(mac, raw + NONCE_TIME + NONCE_RAND, NONCE_MAC))
@@ -639,8 +640,8 @@ static int fake_ha1(struct digest *d, uint8_t *ha1, enum digest_algo algo,
 	uint8_t a = (uint8_t)algo;
 	int err;
 
-	err = hmac(d, out, d->user_key, &a, 1, (const uint8_t *)user->p,
-		   user->l);
+	err = mac_sha256(d, out, d->user_key, &a, 1,
+			 (const uint8_t *)user->p, user->l);
 	if (err)
 		return err;
 

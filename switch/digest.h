@@ -24,9 +24,12 @@ enum digest_algo {
 
 enum digest_result {
 	DIGEST_OK = 0,      /* credentials are right, nonce fresh      */
-	DIGEST_STALE,       /* right credentials on an expired nonce   */
-	DIGEST_FAIL,        /* wrong password, unknown user, replay    */
-	DIGEST_MALFORMED,   /* header unparsable / params missing      */
+	DIGEST_STALE,       /* right credentials on an expired nonce,
+			       or on one not ours (e.g. pre-restart)   */
+	DIGEST_FAIL,        /* wrong password, unknown user, replay,
+			       other realm, algorithm not enabled      */
+	DIGEST_MALFORMED,   /* header unparsable / params missing / no
+			       qop=auth / uri is not the Request-URI   */
 };
 
 /* Longest HA1 in binary form (SHA-256) */

@@ -430,15 +430,24 @@ static bool contact_handler(const struct sip_hdr *hdr,
 }
 
 
+/* A UDP retransmission of a REGISTER that was already applied: same
+ * Call-ID and CSeq as a binding, from the same address. It repeats the
+ * nonce-count of the original, so it must be answered before the digest
+ * check, which would take it for a replay (and count a failure). */
 static bool is_retransmission(struct reg_req *rq)
 {
-	const struct list *bl = location_lookup(rq->r->loc, rq->user->id);
+	const struct list *bl;
 	struct le *le;
 
+	if (!rq->user)
+		return false;
+
+	bl = location_lookup(rq->r->loc, rq->user->id);
 	for (le = list_head(bl); le; le = le->next) {
 		const struct binding *b = le->data;
 
 		if (b->cseq == rq->msg->cseq.num &&
+		    sa_cmp(&b->src, &rq->msg->src, SA_ALL) &&
 		    !pl_strcmp(&rq->msg->callid, b->callid))
 			return true;
 	}
@@ -482,11 +491,6 @@ static void update_bindings(struct reg_req *rq)
 
 	if (!rq->star && !rq->cc) {
 		reply_ok(rq);         /* a query (RFC 3261 10.2.3) */
-		return;
-	}
-
-	if (is_retransmission(rq)) {
-		reply_ok(rq);
 		return;
 	}
 
@@ -600,6 +604,11 @@ static void handle_register(struct registrar *r, const struct sip_msg *msg)
 
 	authz = sip_msg_hdr_apply(msg, true, SIP_HDR_AUTHORIZATION,
 				  authz_realm_handler, r->cfg->domain);
+	if (authz && is_retransmission(&rq)) {
+		reply_ok(&rq);
+		return;
+	}
+
 	if (!authz) {
 		reply_challenge(r, msg, false);
 		return;

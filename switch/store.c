@@ -176,18 +176,17 @@ static int bind_str(sqlite3_stmt *s, int col, const char *str)
 }
 
 
-/* A bound address is text on the stack; SQLITE_TRANSIENT copies it. */
-static int bind_sa(sqlite3_stmt *s, int col, const struct sa *sa)
+/* buf must stay valid until the statement has been stepped. */
+static int bind_sa(sqlite3_stmt *s, int col, const struct sa *sa,
+		   char *buf, size_t sz)
 {
-	char buf[64];
-
 	if (!sa_isset(sa, SA_ADDR))
 		return sqlite3_bind_null(s, col);
 
-	if (re_snprintf(buf, sizeof(buf), "%J", sa) < 0)
+	if (re_snprintf(buf, sz, "%J", sa) < 0)
 		return SQLITE_RANGE;
 
-	return sqlite3_bind_text(s, col, buf, -1, SQLITE_TRANSIENT);
+	return sqlite3_bind_text(s, col, buf, -1, SQLITE_STATIC);
 }
 
 
@@ -522,6 +521,7 @@ void store_rollback(struct store *st)
 
 int store_binding_put(struct store *st, const struct binding *b)
 {
+	char src[64], laddr[64];  /* "[v6]:port", bound without a copy */
 	sqlite3_stmt *s;
 	const char *tp;
 	int rc = SQLITE_OK;
@@ -541,8 +541,8 @@ int store_binding_put(struct store *st, const struct binding *b)
 	if (!rc) rc = sqlite3_bind_int64(s, 4, b->cseq);
 	if (!rc) rc = sqlite3_bind_int64(s, 5, (sqlite3_int64)b->expires);
 	if (!rc) rc = sqlite3_bind_int64(s, 6, b->q);
-	if (!rc) rc = bind_sa(s, 7, &b->src);
-	if (!rc) rc = bind_sa(s, 8, &b->laddr);
+	if (!rc) rc = bind_sa(s, 7, &b->src, src, sizeof(src));
+	if (!rc) rc = bind_sa(s, 8, &b->laddr, laddr, sizeof(laddr));
 	if (!rc) rc = bind_str(s, 9, tp);
 	if (!rc) rc = bind_str(s, 10, b->user_agent);
 	if (!rc) rc = bind_str(s, 11, b->instance);

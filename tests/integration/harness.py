@@ -781,7 +781,7 @@ def run_sipp(pbx, scenario, transport='udp', user='1001', password=None,
     address, so -auth_uri DOMAIN (sipp adds "sip:") pins it to the
     Request-URI sip:DOMAIN."""
     port = port or free_port(local_ip)
-    tp = {'udp': 'u1', 'tcp': 't1'}[transport]
+    tp = {'udp': 'u1', 'tcp': 't1', 'tls': 'l1'}[transport]
     scen = scenario if os.path.isabs(scenario) else \
         os.path.join(SCENARIOS, scenario)
     tag = tag or os.path.splitext(os.path.basename(scen))[0]

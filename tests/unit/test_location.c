@@ -388,7 +388,8 @@ static void test_instance(void **state)
 	struct location_contact c;
 	const struct binding *b;
 	const struct list *l;
-	const char *inst = "\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"";
+	const char *inst =
+		"\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"";
 
 	c = contact_make("sip:1001@192.0.2.10:5062", 3600);
 	pl_set_str(&c.instance, inst);
@@ -408,6 +409,25 @@ static void test_instance(void **state)
 	assert_string_equal(b->uri, "sip:1001@198.51.100.7:1024");
 	assert_string_equal(b->instance, inst);
 	assert_string_equal(b->callid, "cid-b");
+	assert_int_equal(stored(f), 1);
+
+	/* a plain binding at the URI the device moves to next is the same
+	 * contact: both collapse into one */
+	assert_int_equal(reg1(f, "1001", "cid-c", 1, "sip:1001@192.0.2.99",
+			      3600, f->now + 2), 0);
+	assert_int_equal(location_count(f->loc), 2);
+	req = req_make("1001", "cid-d", 1);
+	c = contact_make("sip:1001@192.0.2.99", 1800);
+	pl_set_str(&c.instance, inst);
+	assert_int_equal(location_register(f->loc, &req, &c, 1, f->now + 3),
+			 0);
+	l = location_lookup(f->loc, "1001");
+	assert_int_equal(list_count(l), 1);
+	b = list_head(l)->data;
+	assert_string_equal(b->uri, "sip:1001@192.0.2.99");
+	assert_string_equal(b->instance, inst);
+	assert_int_equal(b->expires, f->now + 3 + 1800);
+	assert_int_equal(location_count(f->loc), 1);
 	assert_int_equal(stored(f), 1);
 }
 
