@@ -224,6 +224,7 @@ static int do_reload(struct daemon *d, struct re_printf *pf)
 		log_warn("reload: listener changes take effect at restart");
 
 	log_set_level(cfg->log_level);
+	(void)store_set_sync_full(d->store, cfg->store_full_sync);
 	mem_deref(d->cfg);
 	d->cfg = mem_ref(cfg);
 	++d->reloads;
@@ -393,6 +394,10 @@ int daemon_run(const char *confdir, const char *datadir)
 		log_error("cannot open the store in %s: %m", datadir, err);
 		goto out;
 	}
+
+	err = store_set_sync_full(d.store, d.cfg->store_full_sync);
+	if (err)
+		goto out;
 
 	err = lock_datadir(&d);
 	if (err)

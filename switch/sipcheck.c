@@ -28,19 +28,36 @@ static const struct {
 };
 
 
+/* 1*DIGIT with at most maxlen significant digits: leading zeros are
+ * legal (RFC 4475 3.1.1.1 sends "Max-Forwards: 0068"). */
 static bool all_digits(const struct pl *pl, size_t maxlen)
 {
-	size_t i;
+	size_t i, sig = 0;
 
-	if (!pl_isset(pl) || pl->l > maxlen)
+	if (!pl_isset(pl))
 		return false;
 
 	for (i = 0; i < pl->l; i++) {
 		if (!isdigit((unsigned char)pl->p[i]))
 			return false;
+		if (sig || pl->p[i] != '0')
+			++sig;
 	}
 
-	return true;
+	return sig <= maxlen;
+}
+
+
+/* The value of a checked all_digits() string */
+static uint64_t digits_value(const struct pl *pl)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < pl->l; i++)
+		v = v * 10 + (uint64_t)(pl->p[i] - '0');
+
+	return v;
 }
 
 
@@ -162,14 +179,15 @@ uint16_t sipcheck_request(const struct sip_msg *msg, const char **reason)
 		struct pl num;
 
 		if (!hdr || re_regex(hdr->val.p, hdr->val.l, "[0-9]+", &num) ||
-		    !all_digits(&num, 10) || pl_u64(&num) > 0x7fffffffULL) {
+		    !all_digits(&num, 10) || digits_value(&num) > 0x7fffffffULL) {
 			*reason = "Bad Request (CSeq)";
 			return 400;
 		}
 	}
 
 	if (pl_isset(&msg->maxfwd)) {
-		if (!all_digits(&msg->maxfwd, 3) || pl_u32(&msg->maxfwd) > 255) {
+		if (!all_digits(&msg->maxfwd, 3) ||
+		    digits_value(&msg->maxfwd) > 255) {
 			*reason = "Bad Request (Max-Forwards)";
 			return 400;
 		}
@@ -188,7 +206,7 @@ uint16_t sipcheck_request(const struct sip_msg *msg, const char **reason)
 			return 400;
 		}
 
-		v = pl_u32(&msg->clen);
+		v = digits_value(&msg->clen);
 		if (msg->tp == SIP_TRANSP_UDP && v > mbuf_get_left(msg->mb)) {
 			*reason = "Bad Request (Content-Length larger than "
 				"message)";

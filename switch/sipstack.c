@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include "core.h"
 #include "config.h"
+#include "sipguard.h"
 #include "sipstack.h"
 
 enum {
@@ -27,6 +28,8 @@ struct sipstack {
 	struct list laddrs;          /* struct laddr: IPs we listen on */
 	uint64_t bad_requests;
 };
+
+
 
 struct laddr {
 	struct le le;
@@ -55,10 +58,15 @@ static bool check_handler(const struct sip_msg *msg, void *arg)
 	const char *reason = NULL;
 	uint16_t scode;
 
+	/* a request libre could not decode, rewritten by sipguard */
+	if (sipguard_rejection(msg, &scode, &reason))
+		goto reject;
+
 	scode = sipcheck_request(msg, &reason);
 	if (!scode)
 		return false;
 
+ reject:
 	++ss->bad_requests;
 	log_info("sip: %u %s to %r from %J (%s)", scode, reason, &msg->met,
 		 &msg->src, sip_transp_name(msg->tp));

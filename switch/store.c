@@ -481,6 +481,18 @@ const char *store_path(const struct store *st)
 }
 
 
+int store_set_sync_full(struct store *st, bool full)
+{
+	if (!st)
+		return EINVAL;
+
+	/* FULL: an fsync of the WAL at every commit, so an acknowledged
+	 * write survives a power cut as well as a crash */
+	return exec_sql(st, full ? "PRAGMA synchronous = FULL"
+			: "PRAGMA synchronous = NORMAL", "synchronous");
+}
+
+
 int store_begin(struct store *st)
 {
 	if (!st)

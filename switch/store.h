@@ -17,6 +17,8 @@ struct binding;
 /** Open (create) DATADIR/switchboard.db; creates DATADIR if missing. */
 int  store_open(struct store **stp, const char *datadir);
 const char *store_path(const struct store *st);
+/** synchronous=FULL (power-loss safe) instead of NORMAL (crash safe). */
+int  store_set_sync_full(struct store *st, bool full);
 
 /* Registration bindings (see location.h) */
 int  store_binding_put(struct store *st, const struct binding *b);
