@@ -288,9 +288,13 @@ bool lockout_fail(struct lockout *l, const struct sa *src,
 	if (s && s->locked_until) {
 
 		/* Already locked: it is not extended, so that one bad
-		 * phone cannot keep its address locked for ever. */
-		if (now_ms < s->locked_until)
+		 * phone cannot keep its address locked for ever; but the
+		 * user is counted, so that guessing the password of a user
+		 * exempt from the lock (lockout_user_failures) ends too. */
+		if (now_ms < s->locked_until) {
+			user_count(s, user);
 			return false;
+		}
 
 		/* The lock ended (purge stops at the first live lock, so an
 		 * entry locked under an earlier clock may linger); start
@@ -331,6 +335,33 @@ bool lockout_fail(struct lockout *l, const struct sa *src,
 	++l->nlocked;
 
 	return true;
+}
+
+
+uint32_t lockout_user_failures(struct lockout *l, const struct sa *src,
+			       const struct pl *user, uint64_t now_ms)
+{
+	char name[USER_LEN];
+	struct src *s;
+	size_t i;
+
+	if (!l || !src || !sa_isset(src, SA_ADDR))
+		return 0;
+
+	tick(l, now_ms);
+
+	s = src_find(l, src);
+	if (!s)
+		return 0;
+
+	user_name(name, user);
+	for (i = 0; i < USER_SLOTS && s->userv[i].count; i++) {
+		if (!strcmp(s->userv[i].name, name))
+			return s->userv[i].count;
+	}
+
+	/* not in a slot: as many as the users we could not name */
+	return s->others;
 }
 
 

@@ -35,6 +35,15 @@ bool lockout_is_locked(struct lockout *l, const struct sa *src,
 bool lockout_fail(struct lockout *l, const struct sa *src,
 		  const struct pl *user, uint64_t now_ms);
 
+/**
+ * Failed authentications of user from src that this entry remembers (as
+ * long as the source has failures in the window or is locked). The
+ * registrar exempts a registered phone from its source's lock only while
+ * this stays below max_failures.
+ */
+uint32_t lockout_user_failures(struct lockout *l, const struct sa *src,
+			       const struct pl *user, uint64_t now_ms);
+
 /** A success from src does not clear other users' failures; no-op hook. */
 void lockout_success(struct lockout *l, const struct sa *src,
 		     const struct pl *user, uint64_t now_ms);

@@ -593,7 +593,10 @@ static void handle_register(struct registrar *r, const struct sip_msg *msg)
 		/* A phone that already holds a registration from this
 		 * address keeps working; everybody else waits. */
 		exempt = rq.user && location_has_binding_from(
-			r->loc, rq.user->id, &msg->src, (uint64_t)time(NULL));
+			r->loc, rq.user->id, &msg->src, (uint64_t)time(NULL))
+			&& lockout_user_failures(r->lockout, &msg->src,
+						 &msg->to.uri.user, now_ms)
+			< r->cfg->auth.max_failures;
 		if (!exempt) {
 			++r->stats.locked_out;
 			(void)sip_reply(sipstack_sip(r->ss), msg, 403,
@@ -647,6 +650,12 @@ static void handle_register(struct registrar *r, const struct sip_msg *msg)
 				 &msg->src, r->cfg->auth.lockout,
 				 r->cfg->auth.max_failures, &user);
 		}
+
+		if (exempt)
+			exempt = lockout_user_failures(r->lockout, &msg->src,
+						       &msg->to.uri.user,
+						       now_ms)
+				< r->cfg->auth.max_failures;
 
 		if (!exempt && lockout_is_locked(r->lockout, &msg->src,
 						 now_ms)) {

@@ -66,6 +66,35 @@ static void test_fifth_failure_locks(void **state)
 }
 
 
+/* The registrar's exemption for phones registered from a locked address
+ * ends when that user itself keeps failing: counted while locked too. */
+static void test_user_failures_counted_while_locked(void **state)
+{
+	struct lockout *l = mk(0);
+	struct sa a = addr("192.0.2.7", 5060);
+	struct sa other = addr("192.0.2.8", 5060);
+	int i;
+	(void)state;
+
+	for (i = 0; i < 5; i++)
+		(void)lockout_fail(l, &a, &alice, T0 + i * S);
+	assert_true(lockout_is_locked(l, &a, T0 + 5 * S));
+	assert_int_equal(lockout_user_failures(l, &a, &alice, T0 + 5 * S), 5);
+	assert_int_equal(lockout_user_failures(l, &a, &bob, T0 + 5 * S), 0);
+	assert_int_equal(lockout_user_failures(l, &other, &bob, T0), 0);
+
+	/* bob guessed at while the address is locked */
+	for (i = 0; i < 5; i++)
+		assert_false(lockout_fail(l, &a, &bob, T0 + (6 + i) * S));
+	assert_int_equal(lockout_user_failures(l, &a, &bob, T0 + 12 * S), 5);
+
+	/* the lock is not extended by them */
+	assert_false(lockout_is_locked(l, &a, T0 + 4 * S + 300 * S));
+
+	mem_deref(l);
+}
+
+
 static void test_locked_for_any_user_and_port(void **state)
 {
 	struct lockout *l = mk(0);
@@ -280,6 +309,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fifth_failure_locks),
 		cmocka_unit_test(test_locked_for_any_user_and_port),
+		cmocka_unit_test(test_user_failures_counted_while_locked),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_lock_ends),
 		cmocka_unit_test(test_sources_independent),
