@@ -458,6 +458,11 @@ static void load_auth(struct loader *ld, const xmlNode *n)
 
 	if (!cfg->auth.nonce_lifetime)
 		add_error_at(ld, n, "nonce-lifetime must be at least 1s");
+	/* lockout.c keeps the times of the last max-failures failures */
+	if (cfg->auth.max_failures < 1 || cfg->auth.max_failures > 100)
+		add_error_at(ld, n, "max-failures must be from 1 to 100");
+	if (!cfg->auth.failure_window)
+		add_error_at(ld, n, "failure-window must be at least 1s");
 }
 
 

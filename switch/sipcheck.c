@@ -224,6 +224,14 @@ uint16_t sipcheck_request(const struct sip_msg *msg, const char **reason)
 		return 400;
 	}
 
+	/* RFC 3261 8.2.2.1 */
+	if (pl_strcasecmp(&msg->uri.scheme, "sip") &&
+	    pl_strcasecmp(&msg->uri.scheme, "sips") &&
+	    pl_strcasecmp(&msg->uri.scheme, "tel")) {
+		*reason = "Unsupported URI Scheme";
+		return 416;
+	}
+
 	hdr = sip_msg_hdr(msg, SIP_HDR_FROM);
 	if (hdr && bad_display_name(&hdr->val)) {
 		*reason = "Bad Request (From)";

@@ -55,6 +55,7 @@ static void sipstack_destructor(void *arg)
 static bool check_handler(const struct sip_msg *msg, void *arg)
 {
 	struct sipstack *ss = arg;
+	const struct sip_hdr *hdr;
 	const char *reason = NULL;
 	uint16_t scode;
 
@@ -63,8 +64,22 @@ static bool check_handler(const struct sip_msg *msg, void *arg)
 		goto reject;
 
 	scode = sipcheck_request(msg, &reason);
-	if (!scode)
-		return false;
+	if (!scode) {
+		/* RFC 3261 8.2.2.3: we support no option tags (no 100rel,
+		 * no timer); CANCEL and ACK are exempt */
+		hdr = sip_msg_hdr(msg, SIP_HDR_REQUIRE);
+		if (!hdr || !pl_strcmp(&msg->met, "ACK") ||
+		    !pl_strcmp(&msg->met, "CANCEL"))
+			return false;
+
+		++ss->bad_requests;
+		log_info("sip: 420 to %r from %J: Require: %r", &msg->met,
+			 &msg->src, &hdr->val);
+		(void)sip_replyf(ss->sip, msg, 420, "Bad Extension",
+				 "Unsupported: %r\r\n"
+				 "Content-Length: 0\r\n\r\n", &hdr->val);
+		return true;
+	}
 
  reject:
 	++ss->bad_requests;

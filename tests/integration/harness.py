@@ -11,6 +11,13 @@ Pieces:
              digest (MD5, SHA-256, qop=auth), for what sipp cannot check
   run_sipp   one sipp run, bounded, judged by its exit code
   Tests      a table of subtests with non-fatal checks
+
+Running: `meson test -C BUILD --suite integration` (configure with
+-Dintegration=true), or one program by hand:
+  SWITCHBOARD_BIN=BUILD/switch/switchboard python3 test_register.py
+  SWITCHBOARD_BIN=... python3 test_torture.py ../../../shared/testdata/rfc4475
+KEEP=1 keeps each test's temp dir (config, data dir, daemon log, sipp
+logs) and prints where it is.
 """
 
 import hashlib
@@ -18,7 +25,6 @@ import json
 import os
 import random
 import re
-import selectors
 import shutil
 import signal
 import socket
@@ -776,10 +782,12 @@ def run_sipp(pbx, scenario, transport='udp', user='1001', password=None,
 
     Returns a SippResult: rc, sipp's exit code (0: every call
     succeeded); port, the local port it used (pass it back as port= to
-    act on the same Contact); errors, the text of its error log. keys: {keyword: value} for -key (domain and expires=3600
-    are always set). sipp computes the digest uri from the remote
-    address, so -auth_uri DOMAIN (sipp adds "sip:") pins it to the
-    Request-URI sip:DOMAIN."""
+    act on the same Contact); errors, the text of its error log.
+
+    keys: {keyword: value} for -key (domain and expires=3600 are always
+    set). sipp computes the digest uri from the remote address, so
+    -auth_uri DOMAIN (sipp adds "sip:") pins it to the Request-URI
+    sip:DOMAIN. -i local_ip is also the address sipp binds to."""
     port = port or free_port(local_ip)
     tp = {'udp': 'u1', 'tcp': 't1', 'tls': 'l1'}[transport]
     scen = scenario if os.path.isabs(scenario) else \

@@ -18,7 +18,8 @@ Expectations (column `expect`, ';'-separated):
   DROP_OK       no response is also fine
   LIBERAL_OK    the element may process the request liberally: any
                 response is fine (2xx still subject to the rules below)
-  PREFER=c,..   preferred codes (reported, not required)
+  PREFER=c,..   preferred codes (reported, not required; a preferred
+                400 is not "400 to a valid message")
   NO2XX, NO2XX_UNAUTH  a 2xx fails
   ONLY_CSEQ=M   every response must have CSeq method M (UDP: the bytes
                 after Content-Length are not a message)
@@ -36,7 +37,7 @@ import harness
 from harness import SipMsg, log, SKIP
 
 USERS = [{'id': '1001', 'password': 'secret1001'}]
-AUTH = {'max-failures': 1000}
+AUTH = {'max-failures': 100}
 WAIT_FIRST = 1.0       # s to wait for a first response
 WAIT_FINAL = 2.0       # s to wait for a final one after a provisional
 LINGER = 0.25          # s to keep listening after a final response
@@ -86,6 +87,19 @@ def top_via_port(data):
                 return int(m.group(2))
             return 5060
     return 5060
+
+
+def tcp_incomplete(data):
+    """True if, read as a stream, the first message is not complete (no
+    empty line after its headers, or less body than its Content-Length):
+    a stream server must wait for more bytes rather than answer (RFC 3261
+    18.3). What follows a complete first message is the next message."""
+    i = data.find(b'\r\n\r\n')
+    if i < 0:
+        return True
+    m = re.search(rb'(?im)^(?:content-length|l)[ \t]*:[ \t]*(\d+)',
+                  data[:i])
+    return len(data) < i + 4 + (int(m.group(1)) if m else 0)
 
 
 def request_method(data):
@@ -145,11 +159,18 @@ def collect_udp(sock, is_request):
             return got
         m = SipMsg(data)
         got.append(m)
-        if m.status is not None and m.status < 200 and is_request:
-            deadline = max(deadline, time.monotonic() + WAIT_FINAL)
-        else:
-            deadline = min(deadline, time.monotonic() + LINGER) \
-                if m.status is not None and m.status >= 200 else deadline
+        deadline = _next_deadline(deadline, m, is_request)
+
+
+def _next_deadline(deadline, m, is_request):
+    """After a provisional, wait for the final; after a final, linger
+    briefly (for a second answer that must not come)."""
+    now = time.monotonic()
+    if m.status is None:
+        return deadline
+    if m.status < 200 and is_request:
+        return max(deadline, now + WAIT_FINAL)
+    return min(deadline, now + LINGER)
 
 
 def collect_tcp(sock, is_request):
@@ -169,10 +190,7 @@ def collect_tcp(sock, is_request):
             msg = SipMsg(buf[:i + 4 + n])
             buf = buf[i + 4 + n:]
             got.append(msg)
-            if msg.status is not None and msg.status < 200 and is_request:
-                deadline = max(deadline, time.monotonic() + WAIT_FINAL)
-            elif msg.status is not None:
-                deadline = min(deadline, time.monotonic() + LINGER)
+            deadline = _next_deadline(deadline, msg, is_request)
         left = deadline - time.monotonic()
         if left <= 0 or closed:
             return got, closed
@@ -188,7 +206,16 @@ def collect_tcp(sock, is_request):
         buf += data
 
 
-def judge(row, data, resps, transport):
+def has_content_length(data):
+    head = data.split(b'\r\n\r\n', 1)[0]
+    return re.search(rb'(?im)^(?:content-length|l)[ \t]*:', head) is not None
+
+
+def head_complete(data):
+    return b'\r\n\r\n' in data.lstrip(b'\r\n')
+
+
+def judge(row, data, resps, transport, closed=False):
     """-> (verdict, note): verdict PASS, WARN or FAIL."""
     e = parse_expect(row['expect'])
     is_req = row['kind'] == 'request'
@@ -208,8 +235,21 @@ def judge(row, data, resps, transport):
     if not finals:
         if 'DROP_OK' in e:
             return 'PASS', 'dropped'
-        if is_req and transport == 'tcp' and row['file'] == 'clerr.dat':
-            return 'PASS', 'waits for the rest of the body (TCP)'
+        if is_req and transport == 'tcp' and tcp_incomplete(data):
+            return 'PASS', 'incomplete on a stream: waits for more'
+        if is_req and transport == 'tcp' and closed and \
+                not has_content_length(data):
+            # RFC 3261 18.3: on a stream the Content-Length frames the
+            # message; without one the stream cannot be read further, and
+            # closing it is the answer (inv2543.dat is an RFC 2543
+            # datagram; over UDP it must be answered).
+            return 'PASS', 'no Content-Length on a stream: closed'
+        if is_req and transport == 'udp' and not head_complete(data):
+            # baddn.dat as published lacks the empty line that ends a
+            # head (the known erratum, see SOURCE.md); it is not a whole
+            # SIP message, so it is dropped like any fragment.
+            # extra/baddn-terminated.dat checks the 400.
+            return 'PASS', 'no end of head: dropped as a fragment'
         return 'FAIL', ('no final response' if codes else 'no response')
     two = [c for c in finals if 200 <= c < 300]
     if two and ('NO2XX' in e or 'NO2XX_UNAUTH' in e):
@@ -226,7 +266,7 @@ def judge(row, data, resps, transport):
             return 'PASS', 'processed liberally'
         return 'FAIL', 'want %s' % '/'.join(e['REJECT'])
     if 'ACCEPT' in e or 'ACCEPT_WARN' in e or 'PREFER' in e:
-        if 400 in finals:
+        if 400 in finals and '400' not in e.get('PREFER', []):
             return ('WARN' if 'ACCEPT_WARN' in e else 'FAIL'), \
                 '400 to a valid message'
         return 'PASS', note
@@ -252,19 +292,21 @@ def run_one(pbx, sender, row, data, transport):
             finally:
                 s.close()
             extra = ''
+            closed = False
         else:
             s = sender.tcp_socket(pbx.addr)
             try:
                 s.sendall(data)
                 resps, closed = collect_tcp(s, is_req)
                 extra = ' (closed)' if closed else ''
-                if row['file'] == 'clerr.dat' and not closed:
-                    # a half-sent body must not hang other connections
+                if tcp_incomplete(data) and not closed:
+                    # a half-sent message must not hang other connections
                     if not pbx.options_ok(transport='tcp'):
-                        return resps, 'FAIL', 'TCP stuck behind clerr'
+                        return resps, 'FAIL', 'other TCP connections hang'
             finally:
                 s.close()
-        verdict, note = judge(row, data, resps, transport)
+        verdict, note = judge(row, data, resps, transport,
+                              transport == 'tcp' and closed)
         if lsock is not None:
             lsock.settimeout(0.2)
             try:
@@ -292,8 +334,11 @@ def torture(t, pbx, d):
                 table.append((row['file'], transport, row['expect'], '-',
                               'FAIL', 'not run: time budget spent'))
                 continue
-            resps, verdict, note = run_one(pbx, sender, row, data,
-                                           transport)
+            try:
+                resps, verdict, note = run_one(pbx, sender, row, data,
+                                               transport)
+            except OSError as e:
+                resps, verdict, note = [], 'FAIL', 'socket error: %s' % e
             if not pbx.alive():
                 verdict, note = 'FAIL', 'daemon died (rc %s)' % \
                     pbx.proc.returncode
