@@ -334,10 +334,44 @@ static void load_h(const struct binding *src, void *arg)
 }
 
 
+static int load(struct location *loc, uint64_t now)
+{
+	struct load_ctx ctx = { .now = now, .loc = loc };
+	int err;
+
+	err = store_binding_load(loc->st, load_h, &ctx);
+	if (!err)
+		err = ctx.err;
+
+	return err;
+}
+
+
+/* A group commit failed (disk full, I/O error): the bindings in memory
+ * that it carried are not on disk, and their REGISTERs were refused.
+ * Memory follows the disk again. */
+static void lost_handler(void *arg)
+{
+	struct location *loc = arg;
+	int err;
+
+	hash_flush(loc->aors);
+	loc->nbindings = 0;
+	loc->naors = 0;
+	loc->next_expiry = UINT64_MAX;
+
+	err = load(loc, (uint64_t)time(NULL));
+	log_error("location: a store commit failed; %u bindings reloaded "
+		  "from the store%s", loc->nbindings,
+		  err ? " (incompletely)" : "");
+}
+
+
 static void location_destructor(void *arg)
 {
 	struct location *loc = arg;
 
+	store_set_lost_handler(loc->st, NULL, NULL);
 	tmr_cancel(&loc->tmr);
 	hash_flush(loc->aors);  /* each AOR unlinks itself from aorl */
 	mem_deref(loc->aors);
@@ -348,7 +382,7 @@ static void location_destructor(void *arg)
 int location_alloc(struct location **locp, struct store *st,
 		   uint32_t max_contacts)
 {
-	struct load_ctx ctx = { .now = (uint64_t)time(NULL) };
+	uint64_t now = (uint64_t)time(NULL);
 	struct location *loc;
 	int err;
 
@@ -369,19 +403,18 @@ int location_alloc(struct location **locp, struct store *st,
 		goto out;
 
 	/* Registrations that ran out while we were down are gone */
-	err = store_binding_purge(st, ctx.now);
+	err = store_binding_purge(st, now);
 	if (err)
 		goto out;
 
-	ctx.loc = loc;
-	err = store_binding_load(st, load_h, &ctx);
-	if (!err)
-		err = ctx.err;
+	err = load(loc, now);
 	if (err)
 		goto out;
 
 	log_info("location: %u bindings of %u AORs loaded from %s",
 		 loc->nbindings, loc->naors, store_path(st));
+
+	store_set_lost_handler(st, lost_handler, loc);
 
 	tmr_start(&loc->tmr, EXPIRE_TICK_MS, tmr_handler, loc);
 

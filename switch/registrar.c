@@ -69,6 +69,9 @@ static void registrar_destructor(void *arg)
 {
 	struct registrar *r = arg;
 
+	/* pending 200s point at us: send them now */
+	(void)store_flush(r->store);
+
 	mem_deref(r->lsnr);
 	mem_deref(r->cfg);
 	mem_deref(r->digest);
@@ -279,9 +282,15 @@ static void reply_challenge(struct registrar *r, const struct sip_msg *msg,
 }
 
 
-static int print_contacts(struct re_printf *pf, struct reg_req *rq)
+struct contacts_of {
+	struct location *loc;
+	const char *aor;
+};
+
+
+static int print_contacts(struct re_printf *pf, const struct contacts_of *co)
 {
-	const struct list *bl = location_lookup(rq->r->loc, rq->user->id);
+	const struct list *bl = location_lookup(co->loc, co->aor);
 	uint64_t now = (uint64_t)time(NULL);
 	struct le *le;
 	int err = 0;
@@ -318,16 +327,92 @@ static int print_date(struct re_printf *pf, void *arg)
 }
 
 
-static void reply_ok(struct reg_req *rq)
+static void reply_ok(struct registrar *r, const struct sip_msg *msg,
+		     const char *aor)
 {
-	++rq->r->stats.ok;
+	struct contacts_of co = {r->loc, aor};
+
+	++r->stats.ok;
 	/* RFC 3261 10.3 step 8: all current bindings, and a Date */
-	(void)sip_replyf(sipstack_sip(rq->r->ss), rq->msg, 200, "OK",
+	(void)sip_replyf(sipstack_sip(r->ss), msg, 200, "OK",
 			 "%H"
 			 "Date: %H\r\n"
 			 "Content-Length: 0\r\n"
 			 "\r\n",
-			 print_contacts, rq, print_date, NULL);
+			 print_contacts, &co, print_date, NULL);
+}
+
+
+/* A 200 that waits for the group commit carrying its binding. */
+struct pending_ok {
+	struct registrar *r;        /* weak: flushes the store before it
+				     * goes (registrar_destructor) */
+	struct sip_msg *msg;
+	struct config *cfg;         /* holds user */
+	const struct config_user *user;
+};
+
+
+static void pending_destructor(void *arg)
+{
+	struct pending_ok *p = arg;
+
+	mem_deref(p->msg);
+	mem_deref(p->cfg);
+}
+
+
+static void durable_handler(int err, void *arg)
+{
+	struct pending_ok *p = arg;
+
+	if (err) {
+		log_error("registrar: %s: the binding did not reach the disk: "
+			  "%m", p->user->id, err);
+		(void)sip_replyf(sipstack_sip(p->r->ss), p->msg, 500,
+				 "Server Internal Error",
+				 "Retry-After: 30\r\nContent-Length: 0\r\n\r\n");
+		return;
+	}
+
+	reply_ok(p->r, p->msg, p->user->id);
+}
+
+
+/* Acknowledge only what is on disk: at once when the store committed
+ * already, else after the group commit. */
+static void reply_ok_durable(struct reg_req *rq)
+{
+	struct registrar *r = rq->r;
+	struct pending_ok *p;
+
+	if (!store_group_open(r->store)) {
+		reply_ok(r, rq->msg, rq->user->id);
+		return;
+	}
+
+	p = mem_zalloc(sizeof(*p), pending_destructor);
+	if (!p)
+		goto fail;
+
+	p->r = r;
+	p->msg = mem_ref((struct sip_msg *)rq->msg);
+	p->cfg = mem_ref(r->cfg);
+	p->user = rq->user;
+
+	if (store_when_durable(r->store, durable_handler, p))
+		goto fail;
+
+	mem_deref(p);
+	return;
+
+ fail:
+	mem_deref(p);
+	if (store_flush(r->store))
+		(void)sip_reply(sipstack_sip(r->ss), rq->msg, 500,
+				"Server Internal Error");
+	else
+		reply_ok(r, rq->msg, rq->user->id);
 }
 
 
@@ -490,7 +575,8 @@ static void update_bindings(struct reg_req *rq)
 	}
 
 	if (!rq->star && !rq->cc) {
-		reply_ok(rq);         /* a query (RFC 3261 10.2.3) */
+		/* a query (RFC 3261 10.2.3) */
+		reply_ok(r, msg, rq->user->id);
 		return;
 	}
 
@@ -544,7 +630,7 @@ static void update_bindings(struct reg_req *rq)
 	else if (before && !list_count(bl))
 		log_info("registrar: %s unregistered", rq->user->id);
 
-	reply_ok(rq);
+	reply_ok_durable(rq);
 }
 
 
@@ -608,7 +694,7 @@ static void handle_register(struct registrar *r, const struct sip_msg *msg)
 	authz = sip_msg_hdr_apply(msg, true, SIP_HDR_AUTHORIZATION,
 				  authz_realm_handler, r->cfg->domain);
 	if (authz && is_retransmission(&rq)) {
-		reply_ok(&rq);
+		reply_ok_durable(&rq);
 		return;
 	}
 

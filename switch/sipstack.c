@@ -26,6 +26,7 @@ struct sipstack {
 	struct sip_lsnr *lsnr_options;
 	char *domain;
 	struct list laddrs;          /* struct laddr: IPs we listen on */
+	const void *udp_tuned[8];    /* UDP sockets whose buffers are set */
 	uint64_t bad_requests;
 };
 
@@ -52,12 +53,35 @@ static void sipstack_destructor(void *arg)
 }
 
 
+/* A burst of REGISTERs after a power cut (every phone at once) must not
+ * overflow the kernel's default 208 KiB receive buffer while the loop is
+ * busy. libre 1.1.0 does not hand out the transport's socket; the first
+ * message on it does (msg->sock is the udp_sock for UDP). */
+static void tune_udp_socket(struct sipstack *ss, void *sock)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ss->udp_tuned); i++) {
+		if (ss->udp_tuned[i] == sock)
+			return;
+		if (!ss->udp_tuned[i]) {
+			ss->udp_tuned[i] = sock;
+			(void)udp_sockbuf_set(sock, 4 << 20);
+			return;
+		}
+	}
+}
+
+
 static bool check_handler(const struct sip_msg *msg, void *arg)
 {
 	struct sipstack *ss = arg;
 	const struct sip_hdr *hdr;
 	const char *reason = NULL;
 	uint16_t scode;
+
+	if (msg->tp == SIP_TRANSP_UDP)
+		tune_udp_socket(ss, msg->sock);
 
 	/* a request libre could not decode, rewritten by sipguard */
 	if (sipguard_rejection(msg, &scode, &reason))

@@ -18,6 +18,7 @@
 #include "core.h"
 #include "location.h"
 #include "store.h"
+#include "store_ckpt.h"
 
 /* How long a write waits for a lock held by another process (a backup, the
  * sqlite3 shell). Kept short: the caller is the signalling loop. */
@@ -27,6 +28,9 @@ enum stmt_id {
 	STMT_BEGIN = 0,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
+	STMT_SAVEPOINT,
+	STMT_RELEASE,
+	STMT_ROLLBACK_TO,
 	STMT_BINDING_PUT,
 	STMT_BINDING_DEL,
 	STMT_BINDING_DEL_AOR,
@@ -43,6 +47,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN]    = "BEGIN IMMEDIATE",
 	[STMT_COMMIT]   = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
+	/* one savepoint per caller's group of writes inside the group
+	 * transaction: a failed REGISTER leaves the others standing */
+	[STMT_SAVEPOINT]   = "SAVEPOINT w",
+	[STMT_RELEASE]     = "RELEASE w",
+	[STMT_ROLLBACK_TO] = "ROLLBACK TO w",
 
 	[STMT_BINDING_PUT] =
 		"INSERT INTO bindings (aor, uri, callid, cseq, expires, q,"
@@ -106,12 +115,69 @@ static const char *const migrations[] = {
 	" ha1_md5    TEXT,"
 	" ha1_sha256 TEXT,"
 	" created    INTEGER NOT NULL);",
+
+	/* 2: one b-tree per binding write instead of three (table, primary
+	 * key, expires index): a REGISTER appends a third of the pages to
+	 * the WAL. Purging by expiry scans, which is rare and small. */
+	"CREATE TABLE bindings2 ("
+	" aor        TEXT NOT NULL,"
+	" uri        TEXT NOT NULL,"
+	" callid     TEXT NOT NULL,"
+	" cseq       INTEGER NOT NULL,"
+	" expires    INTEGER NOT NULL,"
+	" q          INTEGER NOT NULL DEFAULT 1000,"
+	" src        TEXT,"
+	" laddr      TEXT,"
+	" transport  TEXT,"
+	" user_agent TEXT,"
+	" instance   TEXT,"
+	" updated    INTEGER NOT NULL,"
+	" PRIMARY KEY (aor, uri)) WITHOUT ROWID;"
+	"INSERT INTO bindings2 SELECT aor, uri, callid, cseq, expires, q, src,"
+	" laddr, transport, user_agent, instance, updated FROM bindings;"
+	"DROP TABLE bindings;"
+	"ALTER TABLE bindings2 RENAME TO bindings;",
+};
+
+/*
+ * Group commit. Under load, the writes of many REGISTERs share one
+ * transaction: each caller's writes sit in a savepoint, and the group
+ * commits GROUP_WINDOW_MS later (or at GROUP_MAX writes). Callers answer
+ * only once store_when_durable() says the group is on disk, so an
+ * acknowledged write is never lost. When the store has been idle for
+ * GROUP_IDLE_MS a write commits at once, so a lone REGISTER waits for
+ * nobody. If a group commit fails, the lost handler lets the location
+ * store reload what is really on disk.
+ */
+enum {
+	GROUP_WINDOW_MS = 1,
+	GROUP_IDLE_MS   = 2,
+	GROUP_MAX       = 256,
+};
+
+struct waiter {
+	struct le le;
+	store_durable_h *h;
+	void *arg;                 /* mem_ref'd */
 };
 
 struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmtv[STMT_COUNT];
+	struct store_ckpt *ckpt;
+
+	bool group_open;           /* BEGIN done, COMMIT pending  */
+	uint32_t depth;            /* open savepoints             */
+	uint32_t group_writes;
+	uint64_t last_flush_ms;
+	uint32_t window_ms;
+	uint32_t idle_ms;
+	struct tmr tmr;
+	struct list waiters;
+	store_lost_h *losth;
+	void *lost_arg;
+	uint64_t groups, grouped;  /* for the debug output */
 };
 
 
@@ -384,6 +450,11 @@ static int configure(struct store *st)
 	if (err)
 		return err;
 
+	/* Checkpoints run in store_ckpt.c's thread, not inside COMMIT */
+	err = exec_sql(st, "PRAGMA wal_autocheckpoint = 0", "autocheckpoint");
+	if (err)
+		return err;
+
 	return exec_sql(st, "PRAGMA foreign_keys = ON", "foreign_keys");
 }
 
@@ -392,6 +463,15 @@ static void destructor(void *arg)
 {
 	struct store *st = arg;
 	size_t i;
+
+	tmr_cancel(&st->tmr);
+	if (st->group_open && st->db)
+		(void)stmt_exec(st, STMT_COMMIT, "commit");
+	list_flush(&st->waiters);   /* owners are gone: no callbacks */
+
+	/* stop the checkpointer first: then this is the last connection,
+	 * and closing it checkpoints the WAL into the db */
+	st->ckpt = mem_deref(st->ckpt);
 
 	for (i = 0; i < ARRAY_SIZE(st->stmtv); i++)
 		sqlite3_finalize(st->stmtv[i]);
@@ -418,6 +498,10 @@ int store_open(struct store **stp, const char *datadir)
 	st = mem_zalloc(sizeof(*st), destructor);
 	if (!st)
 		return ENOMEM;
+
+	tmr_init(&st->tmr);
+	st->window_ms = GROUP_WINDOW_MS;
+	st->idle_ms = GROUP_IDLE_MS;
 
 	err = mkdir_p(datadir, 0750);
 	if (err)
@@ -451,6 +535,10 @@ int store_open(struct store **stp, const char *datadir)
 		goto out;
 
 	err = migrate(st);
+	if (err)
+		goto out;
+
+	err = store_ckpt_start(&st->ckpt, st->path);
 	if (err)
 		goto out;
 
@@ -493,41 +581,203 @@ int store_set_sync_full(struct store *st, bool full)
 }
 
 
-int store_begin(struct store *st)
+static void waiter_destructor(void *arg)
 {
-	if (!st)
-		return EINVAL;
+	struct waiter *w = arg;
 
-	return stmt_exec(st, STMT_BEGIN, "begin");
+	list_unlink(&w->le);
+	mem_deref(w->arg);
 }
 
 
-int store_commit(struct store *st)
+/* Commit the group and tell everyone who waits for it. */
+int store_flush(struct store *st)
+{
+	struct list wl = LIST_INIT;
+	struct le *le;
+	int err = 0;
+
+	if (!st)
+		return EINVAL;
+
+	tmr_cancel(&st->tmr);
+	st->last_flush_ms = tmr_jiffies();
+
+	if (st->group_open) {
+		st->group_open = false;
+		err = stmt_exec(st, STMT_COMMIT, "commit");
+		if (err && !sqlite3_get_autocommit(st->db))
+			(void)stmt_exec(st, STMT_ROLLBACK, "rollback");
+		if (!err)
+			store_ckpt_note(st->ckpt, 1);
+
+		++st->groups;
+		st->grouped += st->group_writes;
+		st->group_writes = 0;
+
+		/* What memory holds is no longer what the disk holds */
+		if (err && st->losth)
+			st->losth(st->lost_arg);
+	}
+
+	/* handlers may add waiters for the next group: take this list */
+	while ((le = list_head(&st->waiters))) {
+		list_unlink(le);
+		list_append(&wl, le, le->data);
+	}
+
+	while ((le = list_head(&wl))) {
+		struct waiter *w = le->data;
+
+		list_unlink(&w->le);
+		w->h(err, w->arg);
+		mem_deref(w);
+	}
+
+	return err;
+}
+
+
+static void flush_tmr(void *arg)
+{
+	(void)store_flush(arg);
+}
+
+
+int store_begin(struct store *st)
 {
 	int err;
 
 	if (!st)
 		return EINVAL;
 
-	err = stmt_exec(st, STMT_COMMIT, "commit");
+	if (!st->group_open) {
+		err = stmt_exec(st, STMT_BEGIN, "begin");
+		if (err)
+			return err;
+		st->group_open = true;
+	}
 
-	/* A failed COMMIT (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY) may leave
-	 * the transaction open: end it, so the next store_begin works and
-	 * the caller's refusal leaves nothing behind. */
-	if (err && !sqlite3_get_autocommit(st->db))
-		(void)stmt_exec(st, STMT_ROLLBACK, "rollback");
+	err = stmt_exec(st, STMT_SAVEPOINT, "savepoint");
+	if (!err)
+		++st->depth;
 
 	return err;
 }
 
 
+int store_commit(struct store *st)
+{
+	uint64_t now;
+	int err;
+
+	if (!st)
+		return EINVAL;
+
+	if (!st->depth)
+		return EPROTO;         /* no store_begin() */
+
+	err = stmt_exec(st, STMT_RELEASE, "release");
+	if (err) {
+		store_rollback(st);
+		return err;
+	}
+	--st->depth;
+	++st->group_writes;
+
+	if (st->depth)
+		return 0;
+
+	/* Idle, or a full group: commit now, and report its result to
+	 * this caller directly. */
+	now = tmr_jiffies();
+	if (now - st->last_flush_ms >= st->idle_ms ||
+	    st->group_writes >= GROUP_MAX)
+		return store_flush(st);
+
+	if (!tmr_isrunning(&st->tmr))
+		tmr_start(&st->tmr, st->window_ms, flush_tmr, st);
+
+	return 0;
+}
+
+
 void store_rollback(struct store *st)
 {
-	/* SQLite may already have rolled back by itself (SQLITE_FULL). */
-	if (!st || sqlite3_get_autocommit(st->db))
+	if (!st || !st->depth)
 		return;
 
-	(void)stmt_exec(st, STMT_ROLLBACK, "rollback");
+	/* SQLite may have rolled the whole transaction back by itself
+	 * (SQLITE_FULL); then there is no savepoint left either. */
+	if (sqlite3_get_autocommit(st->db)) {
+		st->group_open = false;
+		st->depth = 0;
+		return;
+	}
+
+	(void)stmt_exec(st, STMT_ROLLBACK_TO, "rollback to");
+	(void)stmt_exec(st, STMT_RELEASE, "release");
+	--st->depth;
+
+	/* Nothing else in the group: end it, so that the write lock is not
+	 * held until the timer (an operator's sqlite3 shell waits on it) */
+	if (!st->depth && !st->group_writes) {
+		(void)stmt_exec(st, STMT_ROLLBACK, "rollback");
+		st->group_open = false;
+		if (list_isempty(&st->waiters))
+			tmr_cancel(&st->tmr);
+	}
+}
+
+
+int store_when_durable(struct store *st, store_durable_h *h, void *arg)
+{
+	struct waiter *w;
+
+	if (!st || !h)
+		return EINVAL;
+
+	if (!st->group_open) {
+		h(0, arg);
+		return 0;
+	}
+
+	w = mem_zalloc(sizeof(*w), waiter_destructor);
+	if (!w)
+		return ENOMEM;
+
+	w->h = h;
+	w->arg = mem_ref(arg);
+	list_append(&st->waiters, &w->le, w);
+
+	return 0;
+}
+
+
+bool store_group_open(const struct store *st)
+{
+	return st && st->group_open;
+}
+
+
+void store_set_group_commit(struct store *st, uint32_t window_ms,
+			    uint32_t idle_ms)
+{
+	if (!st)
+		return;
+
+	st->window_ms = window_ms;
+	st->idle_ms = idle_ms;
+}
+
+
+void store_set_lost_handler(struct store *st, store_lost_h *h, void *arg)
+{
+	if (!st)
+		return;
+
+	st->losth = h;
+	st->lost_arg = arg;
 }
 
 

@@ -28,10 +28,35 @@ typedef void (store_binding_h)(const struct binding *b, void *arg);
 int  store_binding_load(struct store *st, store_binding_h *h, void *arg);
 int  store_binding_purge(struct store *st, uint64_t now);
 
-/* Atomic groups of writes (one REGISTER with several contacts) */
+/* Atomic groups of writes (one REGISTER with several contacts).
+ *
+ * store_commit() ends the caller's group; the transaction that holds it
+ * may commit a moment later together with other callers' groups (group
+ * commit). A caller that acknowledges the write to someone waits for
+ * store_when_durable(). If store_commit() returns an error the group is
+ * rolled back; if the shared commit fails later, the durable handlers get
+ * the error and the lost handler is called. */
 int  store_begin(struct store *st);
 int  store_commit(struct store *st);
 void store_rollback(struct store *st);
+
+typedef void (store_durable_h)(int err, void *arg);
+/** Call h (now, or after the pending commit) once every write made so
+ *  far is on disk; arg is a mem object, held until then. */
+int  store_when_durable(struct store *st, store_durable_h *h, void *arg);
+/** Whether writes are waiting for a group commit (then acknowledge only
+ *  from a store_when_durable() handler). */
+bool store_group_open(const struct store *st);
+/** Commit the pending group now (shutdown, tests). */
+int  store_flush(struct store *st);
+
+/** Group commit timing: a write within idle_ms of the last commit waits
+ *  up to window_ms for others (defaults 1 and 2 ms). */
+void store_set_group_commit(struct store *st, uint32_t window_ms,
+			    uint32_t idle_ms);
+
+typedef void (store_lost_h)(void *arg);
+void store_set_lost_handler(struct store *st, store_lost_h *h, void *arg);
 
 /* Credentials for users whose password is not in the config (set-up
  * generates them). HA1s are hex strings; realm is the one they were made

@@ -704,6 +704,8 @@ static void test_store_failure(void **state)
 	sqlite3 *db;
 
 	assert_int_equal(reg1(f, "1001", "cid-a", 1, uri, 3600, f->now), 0);
+	/* end the group commit: the other connection needs the lock */
+	assert_int_equal(store_flush(f->st), 0);
 
 	assert_int_equal(sqlite3_open(store_path(f->st), &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,

@@ -116,7 +116,7 @@ static void test_open_creates_schema(void **state)
 	assert_true(S_ISDIR(sb.st_mode));
 	assert_int_equal(sb.st_mode & 0777, 0750 & ~um);
 
-	assert_int_equal(sql_int(path, "PRAGMA user_version"), 1);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), 2);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master "
 				 "WHERE type = 'table' AND name IN "
 				 "('bindings', 'credentials')"), 2);
@@ -387,6 +387,77 @@ static void test_transactions(void **state)
 }
 
 
+struct durable {
+	int calls;
+	int err;
+};
+
+
+static void durable_h(int err, void *arg)
+{
+	struct durable *d = arg;
+
+	++d->calls;
+	d->err = err;
+}
+
+
+static void lost_h(void *arg)
+{
+	++*(int *)arg;
+}
+
+
+/* Group commit: a write right after another waits for the group; the
+ * durable handler runs only once the group is on disk, as another
+ * connection can see. */
+static void test_group_commit(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = NULL;
+	struct binding b1, b2;
+	struct durable *d1, *d2;
+	int lost = 0;
+
+	assert_int_equal(store_open(&st, f->datadir), 0);
+	store_set_lost_handler(st, lost_h, &lost);
+	/* a minute of "recent": the second write surely groups */
+	store_set_group_commit(st, 60000, 60000);
+	d1 = mem_zalloc(sizeof(*d1), NULL);
+	d2 = mem_zalloc(sizeof(*d2), NULL);
+
+	/* idle: commits at once, the handler runs at once */
+	binding_init(&b1, "1001", "sip:1001@192.0.2.10", 5000);
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_binding_put(st, &b1), 0);
+	assert_int_equal(store_commit(st), 0);
+	assert_int_equal(store_when_durable(st, durable_h, d1), 0);
+	assert_int_equal(d1->calls, 1);
+	assert_int_equal(d1->err, 0);
+	assert_int_equal(sql_int(store_path(st),
+				 "SELECT count(*) FROM bindings"), 1);
+
+	/* right after: joins a group that is not on disk yet */
+	binding_init(&b2, "1002", "sip:1002@192.0.2.11", 5000);
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_binding_put(st, &b2), 0);
+	assert_int_equal(store_commit(st), 0);
+	assert_int_equal(store_when_durable(st, durable_h, d2), 0);
+	assert_int_equal(d2->calls, 0);
+
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(d2->calls, 1);
+	assert_int_equal(d2->err, 0);
+	assert_int_equal(sql_int(store_path(st),
+				 "SELECT count(*) FROM bindings"), 2);
+	assert_int_equal(lost, 0);
+
+	mem_deref(d1);
+	mem_deref(d2);
+	mem_deref(st);
+}
+
+
 /* A failing write reports an error (an operator's trigger stands in for
  * a full disk: the statement fails inside SQLite, as SQLITE_FULL would) */
 static void test_write_failure(void **state)
@@ -444,7 +515,7 @@ static void test_reopen(void **state)
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(store_binding_load(st, load_h, &l), 0);
 	assert_int_equal(l.n, 1);
-	assert_int_equal(sql_int(store_path(st), "PRAGMA user_version"), 1);
+	assert_int_equal(sql_int(store_path(st), "PRAGMA user_version"), 2);
 	st = mem_deref(st);
 
 	assert_int_equal(store_open(&st, f->datadir), 0);
@@ -482,6 +553,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_write_failure,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen,
