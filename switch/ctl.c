@@ -108,26 +108,22 @@ static void run_command(struct ctl_conn *c)
 		p = NULL;
 	}
 
-	(void)mbuf_write_str(out, "OK\n");
-
-	/* the command prints into the mbuf after the status line */
+	/* the command prints into the mbuf; the status line goes first */
 	pf.vph = mbuf_vph;
 	pf.arg = out;
 
 	err = argc ? c->ctl->cmdh(&pf, argc, argv, c->ctl->arg) : EINVAL;
-	if (err) {
-		/* replace the status line, keep what the command printed */
-		memcpy(out->buf, "ERR", 3);
-		if (err != EINVAL && err != ENOENT)
-			(void)mbuf_printf(out, "error: %m\n", err);
-	}
+	if (err && err != EINVAL && err != ENOENT)
+		(void)mbuf_printf(out, "error: %m\n", err);
 
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	{
 		int fl = fcntl(c->fd, F_GETFL);
 		(void)fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
 	}
-	(void)write_all(c->fd, out->buf, out->end);
+	if (!write_all(c->fd, (const uint8_t *)(err ? "ERR\n" : "OK\n"),
+		       err ? 4 : 3))
+		(void)write_all(c->fd, out->buf, out->end);
 	mem_deref(out);
 }
 

@@ -43,8 +43,10 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 {
 	struct registrar_stats st;
 	time_t up = time(NULL) - d->started;
+	uint64_t commits, writes;
 
 	registrar_stats(d->reg, &st);
+	store_group_stats(d->store, &commits, &writes);
 
 	if (json) {
 		return re_hprintf(pf,
@@ -54,6 +56,7 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 			"\"register_ok\":%llu,\"challenges\":%llu,"
 			"\"auth_failures\":%llu,\"locked_out\":%llu,"
 			"\"locked_sources\":%u,\"bad_requests\":%llu,"
+			"\"store_commits\":%llu,\"store_writes\":%llu,"
 			"\"reloads\":%u}\n",
 			SWITCHBOARD_VERSION, (long long)up,
 			d->cfg->user_count, location_aor_count(d->loc),
@@ -64,7 +67,8 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 			(unsigned long long)st.auth_failed,
 			(unsigned long long)st.locked_out, st.locked_sources,
 			(unsigned long long)sipstack_bad_requests(d->ss),
-			d->reloads);
+			(unsigned long long)commits,
+			(unsigned long long)writes, d->reloads);
 	}
 
 	return re_hprintf(pf,
@@ -76,7 +80,8 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 		"REGISTER: %llu received, %llu ok, %llu challenged, "
 		"%llu failed auth, %llu refused (lock-out)\n"
 		"lock-out: %u source(s) locked\n"
-		"malformed requests refused: %llu\n",
+		"malformed requests refused: %llu\n"
+		"store:    %llu writes in %llu commits\n",
 		SWITCHBOARD_VERSION, (long long)up / 86400,
 		(long long)(up / 3600) % 24, (long long)(up / 60) % 60,
 		(long long)up % 60, d->cfg->file, d->reloads, d->datadir,
@@ -87,7 +92,8 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 		(unsigned long long)st.challenged,
 		(unsigned long long)st.auth_failed,
 		(unsigned long long)st.locked_out, st.locked_sources,
-		(unsigned long long)sipstack_bad_requests(d->ss));
+		(unsigned long long)sipstack_bad_requests(d->ss),
+		(unsigned long long)writes, (unsigned long long)commits);
 }
 
 
@@ -194,6 +200,73 @@ static int print_registrations(struct re_printf *pf, struct daemon *d,
 }
 
 
+struct drop_ctx {
+	const struct config *cfg;
+	struct list gone;       /* struct gone: AORs to drop, found first */
+};
+
+struct gone {
+	struct le le;
+	char aor[];
+};
+
+
+static void gone_destructor(void *arg)
+{
+	struct gone *g = arg;
+
+	list_unlink(&g->le);
+}
+
+
+static bool collect_removed(const struct binding *b, void *arg)
+{
+	struct drop_ctx *ctx = arg;
+	const struct gone *last = list_ledata(list_tail(&ctx->gone));
+	struct gone *g;
+	struct pl id;
+
+	pl_set_str(&id, b->aor);
+	if (config_user_find(ctx->cfg, &id))
+		return false;
+
+	/* bindings come in AOR order */
+	if (last && !strcmp(last->aor, b->aor))
+		return false;
+
+	g = mem_zalloc(sizeof(*g) + strlen(b->aor) + 1, gone_destructor);
+	if (!g)
+		return true;
+
+	strcpy(g->aor, b->aor);
+	list_append(&ctx->gone, &g->le, g);
+	return false;
+}
+
+
+/* A user who left the directory keeps no registration: nobody could
+ * refresh or remove it, and calls must not reach the old phone. */
+static void drop_removed_users(struct daemon *d, const struct config *cfg)
+{
+	struct drop_ctx ctx = {cfg, LIST_INIT};
+	struct le *le;
+
+	location_apply(d->loc, collect_removed, &ctx);
+
+	while ((le = list_head(&ctx.gone))) {
+		struct gone *g = le->data;
+
+		if (location_drop_aor(d->loc, g->aor))
+			log_warn("reload: cannot drop the bindings of %s",
+				 g->aor);
+		else
+			log_info("reload: user %s is gone; its registrations "
+				 "are dropped", g->aor);
+		mem_deref(g);
+	}
+}
+
+
 static int do_reload(struct daemon *d, struct re_printf *pf)
 {
 	struct config *cfg = NULL;
@@ -223,6 +296,7 @@ static int do_reload(struct daemon *d, struct re_printf *pf)
 	if (list_count(&cfg->listens) != list_count(&d->cfg->listens))
 		log_warn("reload: listener changes take effect at restart");
 
+	drop_removed_users(d, cfg);
 	log_set_level(cfg->log_level);
 	(void)store_set_sync_full(d->store, cfg->store_full_sync);
 	mem_deref(d->cfg);

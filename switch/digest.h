@@ -26,8 +26,12 @@ enum digest_result {
 	DIGEST_OK = 0,      /* credentials are right, nonce fresh      */
 	DIGEST_STALE,       /* right credentials on an expired nonce,
 			       or on one not ours (e.g. pre-restart)   */
-	DIGEST_FAIL,        /* wrong password, unknown user, replay,
+	DIGEST_FAIL,        /* wrong password, unknown user,
 			       other realm, algorithm not enabled      */
+	DIGEST_REPLAY,      /* right credentials, but a nonce-count
+			       already used: a retransmission or a
+			       captured header; challenge again (stale),
+			       it proves nothing and is no failure     */
 	DIGEST_MALFORMED,   /* header unparsable / params missing / no
 			       qop=auth / uri is not the Request-URI   */
 };

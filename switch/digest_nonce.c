@@ -287,7 +287,7 @@ enum digest_result digest_nonce_use(struct digest *d, const uint8_t *raw,
 		if (nc <= s->nc) {
 			log_debug("digest: %r: replayed nc %08x (seen %08x)",
 				  user, nc, s->nc);
-			return DIGEST_FAIL;
+			return DIGEST_REPLAY;
 		}
 		s->nc = nc;
 		return DIGEST_OK;

@@ -46,6 +46,7 @@ struct location_req {
 	struct sa laddr;
 	enum sip_transp tp;
 	struct pl user_agent;  /* may be unset */
+	uint32_t max_contacts; /* this AOR's limit; 0: the location's */
 };
 
 int  location_alloc(struct location **locp, struct store *st,
@@ -69,6 +70,10 @@ int  location_register(struct location *loc, const struct location_req *req,
  *  Call-ID/CSeq rule as above). */
 int  location_unregister_all(struct location *loc,
 			     const struct location_req *req, uint64_t now);
+
+/** Remove every binding of aor, whatever its Call-ID and CSeq (the user
+ *  left the directory). */
+int  location_drop_aor(struct location *loc, const char *aor);
 
 /** The live bindings of one AOR (list of struct binding), or NULL. */
 const struct list *location_lookup(struct location *loc, const char *aor);

@@ -293,7 +293,7 @@ int location_register(struct location *loc, const struct location_req *req,
 	struct op *opv = opv_stack;
 	struct aor *rec, *newrec = NULL;
 	char *callid = NULL, *ua = NULL;
-	uint32_t before, after;
+	uint32_t before, after, max;
 	size_t i, j;
 	int err = 0;
 
@@ -345,7 +345,8 @@ int location_register(struct location *loc, const struct location_req *req,
 	/* RFC 3261 10.3 step 8 leaves the limit to local policy. A request
 	 * that does not add bindings passes even over the limit, so phones
 	 * of an AOR whose limit was lowered can still refresh and leave. */
-	if (loc->max_contacts && after > loc->max_contacts && after > before) {
+	max = req->max_contacts ? req->max_contacts : loc->max_contacts;
+	if (max && after > max && after > before) {
 		err = EOVERFLOW;
 		goto out;
 	}
@@ -418,12 +419,30 @@ int location_register(struct location *loc, const struct location_req *req,
 }
 
 
+static int drop_aor(struct location *loc, struct aor *rec)
+{
+	int err;
+
+	err = store_binding_del_aor(loc->st, rec->name);
+	if (err)
+		return err;
+
+	log_debug("bindings removed aor=%s count=%u", rec->name,
+		  list_count(&rec->bindings));
+
+	loc->nbindings -= list_count(&rec->bindings);
+	list_flush(&rec->bindings);
+	aor_drop_if_empty(loc, rec);
+
+	return 0;
+}
+
+
 int location_unregister_all(struct location *loc,
 			    const struct location_req *req, uint64_t now)
 {
 	struct aor *rec;
 	struct le *le;
-	int err;
 
 	if (!loc || !req || !req->aor)
 		return EINVAL;
@@ -440,16 +459,18 @@ int location_unregister_all(struct location *loc,
 			return EPROTO;
 	}
 
-	err = store_binding_del_aor(loc->st, rec->name);
-	if (err)
-		return err;
+	return drop_aor(loc, rec);
+}
 
-	log_debug("bindings removed aor=%s count=%u", rec->name,
-		  list_count(&rec->bindings));
 
-	loc->nbindings -= list_count(&rec->bindings);
-	list_flush(&rec->bindings);
-	aor_drop_if_empty(loc, rec);
+int location_drop_aor(struct location *loc, const char *aor)
+{
+	struct aor *rec;
 
-	return 0;
+	if (!loc || !aor)
+		return EINVAL;
+
+	rec = aor_find(loc, aor);
+
+	return rec ? drop_aor(loc, rec) : 0;
 }

@@ -587,6 +587,9 @@ static void update_bindings(struct reg_req *rq)
 	lreq.src    = msg->src;
 	lreq.laddr  = msg->dst;
 	lreq.tp     = msg->tp;
+	/* the user's own limit, else the registrar's (both follow reloads) */
+	lreq.max_contacts = rq->user->max_contacts ? rq->user->max_contacts
+		: r->cfg->registrar.max_contacts;
 	ua = sip_msg_hdr(msg, SIP_HDR_USER_AGENT);
 	if (ua)
 		lreq.user_agent = ua->val;
@@ -718,7 +721,11 @@ static void handle_register(struct registrar *r, const struct sip_msg *msg)
 		update_bindings(&rq);
 		return;
 
+	/* A retransmission whose original changed the binding already, or
+	 * a captured header: a new nonce, and no failure counted (a burst
+	 * of retransmissions must not lock an office out). */
 	case DIGEST_STALE:
+	case DIGEST_REPLAY:
 		reply_challenge(r, msg, true);
 		return;
 

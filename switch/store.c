@@ -19,27 +19,12 @@
 #include "location.h"
 #include "store.h"
 #include "store_ckpt.h"
+#include "store_int.h"
 
 /* How long a write waits for a lock held by another process (a backup, the
  * sqlite3 shell). Kept short: the caller is the signalling loop. */
 #define STORE_BUSY_TIMEOUT_MS 500
 
-enum stmt_id {
-	STMT_BEGIN = 0,
-	STMT_COMMIT,
-	STMT_ROLLBACK,
-	STMT_SAVEPOINT,
-	STMT_RELEASE,
-	STMT_ROLLBACK_TO,
-	STMT_BINDING_PUT,
-	STMT_BINDING_DEL,
-	STMT_BINDING_DEL_AOR,
-	STMT_BINDING_LOAD,
-	STMT_BINDING_PURGE,
-	STMT_CRED_SET,
-	STMT_CRED_GET,
-	STMT_COUNT
-};
 
 static const char *const stmt_sql[STMT_COUNT] = {
 	/* IMMEDIATE takes the write lock now, so a busy database fails the
@@ -139,46 +124,6 @@ static const char *const migrations[] = {
 	"ALTER TABLE bindings2 RENAME TO bindings;",
 };
 
-/*
- * Group commit. Under load, the writes of many REGISTERs share one
- * transaction: each caller's writes sit in a savepoint, and the group
- * commits GROUP_WINDOW_MS later (or at GROUP_MAX writes). Callers answer
- * only once store_when_durable() says the group is on disk, so an
- * acknowledged write is never lost. When the store has been idle for
- * GROUP_IDLE_MS a write commits at once, so a lone REGISTER waits for
- * nobody. If a group commit fails, the lost handler lets the location
- * store reload what is really on disk.
- */
-enum {
-	GROUP_WINDOW_MS = 1,
-	GROUP_IDLE_MS   = 2,
-	GROUP_MAX       = 256,
-};
-
-struct waiter {
-	struct le le;
-	store_durable_h *h;
-	void *arg;                 /* mem_ref'd */
-};
-
-struct store {
-	sqlite3 *db;
-	char *path;
-	sqlite3_stmt *stmtv[STMT_COUNT];
-	struct store_ckpt *ckpt;
-
-	bool group_open;           /* BEGIN done, COMMIT pending  */
-	uint32_t depth;            /* open savepoints             */
-	uint32_t group_writes;
-	uint64_t last_flush_ms;
-	uint32_t window_ms;
-	uint32_t idle_ms;
-	struct tmr tmr;
-	struct list waiters;
-	store_lost_h *losth;
-	void *lost_arg;
-	uint64_t groups, grouped;  /* for the debug output */
-};
 
 
 static int sqlite_errno(int rc)
@@ -208,7 +153,7 @@ static int sqlite_errno(int rc)
 
 
 /* Log a failure once, where it happens, with SQLite's own words. */
-static int store_fail(const struct store *st, int rc, const char *what)
+int store_fail(const struct store *st, int rc, const char *what)
 {
 	log_error("store: %s: %s (%d)", what, sqlite3_errmsg(st->db), rc);
 
@@ -217,7 +162,7 @@ static int store_fail(const struct store *st, int rc, const char *what)
 
 
 /* Step a write statement to completion and make it ready for reuse. */
-static int stmt_exec(struct store *st, enum stmt_id id, const char *what)
+int store_stmt_exec(struct store *st, enum stmt_id id, const char *what)
 {
 	sqlite3_stmt *s = st->stmtv[id];
 	int rc, err = 0;
@@ -466,7 +411,7 @@ static void destructor(void *arg)
 
 	tmr_cancel(&st->tmr);
 	if (st->group_open && st->db)
-		(void)stmt_exec(st, STMT_COMMIT, "commit");
+		(void)store_stmt_exec(st, STMT_COMMIT, "commit");
 	list_flush(&st->waiters);   /* owners are gone: no callbacks */
 
 	/* stop the checkpointer first: then this is the last connection,
@@ -581,206 +526,6 @@ int store_set_sync_full(struct store *st, bool full)
 }
 
 
-static void waiter_destructor(void *arg)
-{
-	struct waiter *w = arg;
-
-	list_unlink(&w->le);
-	mem_deref(w->arg);
-}
-
-
-/* Commit the group and tell everyone who waits for it. */
-int store_flush(struct store *st)
-{
-	struct list wl = LIST_INIT;
-	struct le *le;
-	int err = 0;
-
-	if (!st)
-		return EINVAL;
-
-	tmr_cancel(&st->tmr);
-	st->last_flush_ms = tmr_jiffies();
-
-	if (st->group_open) {
-		st->group_open = false;
-		err = stmt_exec(st, STMT_COMMIT, "commit");
-		if (err && !sqlite3_get_autocommit(st->db))
-			(void)stmt_exec(st, STMT_ROLLBACK, "rollback");
-		if (!err)
-			store_ckpt_note(st->ckpt, 1);
-
-		++st->groups;
-		st->grouped += st->group_writes;
-		st->group_writes = 0;
-
-		/* What memory holds is no longer what the disk holds */
-		if (err && st->losth)
-			st->losth(st->lost_arg);
-	}
-
-	/* handlers may add waiters for the next group: take this list */
-	while ((le = list_head(&st->waiters))) {
-		list_unlink(le);
-		list_append(&wl, le, le->data);
-	}
-
-	while ((le = list_head(&wl))) {
-		struct waiter *w = le->data;
-
-		list_unlink(&w->le);
-		w->h(err, w->arg);
-		mem_deref(w);
-	}
-
-	return err;
-}
-
-
-static void flush_tmr(void *arg)
-{
-	(void)store_flush(arg);
-}
-
-
-int store_begin(struct store *st)
-{
-	int err;
-
-	if (!st)
-		return EINVAL;
-
-	if (!st->group_open) {
-		err = stmt_exec(st, STMT_BEGIN, "begin");
-		if (err)
-			return err;
-		st->group_open = true;
-	}
-
-	err = stmt_exec(st, STMT_SAVEPOINT, "savepoint");
-	if (!err)
-		++st->depth;
-
-	return err;
-}
-
-
-int store_commit(struct store *st)
-{
-	uint64_t now;
-	int err;
-
-	if (!st)
-		return EINVAL;
-
-	if (!st->depth)
-		return EPROTO;         /* no store_begin() */
-
-	err = stmt_exec(st, STMT_RELEASE, "release");
-	if (err) {
-		store_rollback(st);
-		return err;
-	}
-	--st->depth;
-	++st->group_writes;
-
-	if (st->depth)
-		return 0;
-
-	/* Idle, or a full group: commit now, and report its result to
-	 * this caller directly. */
-	now = tmr_jiffies();
-	if (now - st->last_flush_ms >= st->idle_ms ||
-	    st->group_writes >= GROUP_MAX)
-		return store_flush(st);
-
-	if (!tmr_isrunning(&st->tmr))
-		tmr_start(&st->tmr, st->window_ms, flush_tmr, st);
-
-	return 0;
-}
-
-
-void store_rollback(struct store *st)
-{
-	if (!st || !st->depth)
-		return;
-
-	/* SQLite may have rolled the whole transaction back by itself
-	 * (SQLITE_FULL); then there is no savepoint left either. */
-	if (sqlite3_get_autocommit(st->db)) {
-		st->group_open = false;
-		st->depth = 0;
-		return;
-	}
-
-	(void)stmt_exec(st, STMT_ROLLBACK_TO, "rollback to");
-	(void)stmt_exec(st, STMT_RELEASE, "release");
-	--st->depth;
-
-	/* Nothing else in the group: end it, so that the write lock is not
-	 * held until the timer (an operator's sqlite3 shell waits on it) */
-	if (!st->depth && !st->group_writes) {
-		(void)stmt_exec(st, STMT_ROLLBACK, "rollback");
-		st->group_open = false;
-		if (list_isempty(&st->waiters))
-			tmr_cancel(&st->tmr);
-	}
-}
-
-
-int store_when_durable(struct store *st, store_durable_h *h, void *arg)
-{
-	struct waiter *w;
-
-	if (!st || !h)
-		return EINVAL;
-
-	if (!st->group_open) {
-		h(0, arg);
-		return 0;
-	}
-
-	w = mem_zalloc(sizeof(*w), waiter_destructor);
-	if (!w)
-		return ENOMEM;
-
-	w->h = h;
-	w->arg = mem_ref(arg);
-	list_append(&st->waiters, &w->le, w);
-
-	return 0;
-}
-
-
-bool store_group_open(const struct store *st)
-{
-	return st && st->group_open;
-}
-
-
-void store_set_group_commit(struct store *st, uint32_t window_ms,
-			    uint32_t idle_ms)
-{
-	if (!st)
-		return;
-
-	st->window_ms = window_ms;
-	st->idle_ms = idle_ms;
-}
-
-
-void store_set_lost_handler(struct store *st, store_lost_h *h, void *arg)
-{
-	if (!st)
-		return;
-
-	st->losth = h;
-	st->lost_arg = arg;
-}
-
-
 int store_binding_put(struct store *st, const struct binding *b)
 {
 	char src[64], laddr[64];  /* "[v6]:port", bound without a copy */
@@ -814,7 +559,7 @@ int store_binding_put(struct store *st, const struct binding *b)
 		return store_fail(st, rc, "binding put");
 	}
 
-	return stmt_exec(st, STMT_BINDING_PUT, "binding put");
+	return store_stmt_exec(st, STMT_BINDING_PUT, "binding put");
 }
 
 
@@ -835,7 +580,7 @@ int store_binding_del(struct store *st, const char *aor, const char *uri)
 		return store_fail(st, rc, "binding del");
 	}
 
-	return stmt_exec(st, STMT_BINDING_DEL, "binding del");
+	return store_stmt_exec(st, STMT_BINDING_DEL, "binding del");
 }
 
 
@@ -850,7 +595,7 @@ int store_binding_del_aor(struct store *st, const char *aor)
 	if (rc)
 		return store_fail(st, rc, "binding del aor");
 
-	return stmt_exec(st, STMT_BINDING_DEL_AOR, "binding del aor");
+	return store_stmt_exec(st, STMT_BINDING_DEL_AOR, "binding del aor");
 }
 
 
@@ -866,7 +611,7 @@ int store_binding_purge(struct store *st, uint64_t now)
 	if (rc)
 		return store_fail(st, rc, "binding purge");
 
-	return stmt_exec(st, STMT_BINDING_PURGE, "binding purge");
+	return store_stmt_exec(st, STMT_BINDING_PURGE, "binding purge");
 }
 
 
@@ -943,7 +688,7 @@ int store_credential_set(struct store *st, const char *user,
 		return store_fail(st, rc, "credential set");
 	}
 
-	return stmt_exec(st, STMT_CRED_SET, "credential set");
+	return store_stmt_exec(st, STMT_CRED_SET, "credential set");
 }
 
 

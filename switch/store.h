@@ -55,6 +55,10 @@ int  store_flush(struct store *st);
 void store_set_group_commit(struct store *st, uint32_t window_ms,
 			    uint32_t idle_ms);
 
+/** Commits made and caller write groups they carried (for ctl status) */
+void store_group_stats(const struct store *st, uint64_t *groupsp,
+		       uint64_t *writesp);
+
 typedef void (store_lost_h)(void *arg);
 void store_set_lost_handler(struct store *st, store_lost_h *h, void *arg);
 

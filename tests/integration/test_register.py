@@ -364,6 +364,20 @@ def nc_replay(t, pbx):
         t.check(r is not None and r.status == 401,
                 'replayed from another port: %s, want 401'
                 % (r and r.status))
+        # a replay proves nothing and is no failure: a burst of them
+        # (retransmissions under load) must not lock the source out;
+        # each is challenged again with stale=true
+        for i in range(6):
+            r = other.register_once('1004', expires=600, auth=a)
+            t.check(r is not None and r.status == 401 and any(
+                ch.get('stale', '').lower() == 'true'
+                for ch in harness.challenges(r)),
+                'replay %d: %s, want 401 with stale=true'
+                % (i, r and r.status))
+        _, f = other.register('1004', PW['1004'], expires=600)
+        t.check(f is not None and f.status == 200,
+                'after 8 replays the source is locked: %s, want 200'
+                % (f and f.status))
         # a higher nc on the same nonce is legitimate (not asserted: a
         # server may also make nonces single-use)
         a = harness.authorization(chal, '1004', PW['1004'], 'REGISTER',

@@ -253,6 +253,29 @@ static void test_multi_contact(void **state)
 }
 
 
+/* A request's own limit (a user's max-contacts) overrides the default */
+static void test_max_contacts_per_request(void **state)
+{
+	struct fixture *f = *state;
+	struct location_req req = req_make("1002", "cid-1", 1);
+	struct location_contact c;
+
+	req.max_contacts = 1;
+	c = contact_make("sip:1002@192.0.2.1", 3600);
+	assert_int_equal(location_register(f->loc, &req, &c, 1, f->now), 0);
+
+	pl_set_str(&req.callid, "cid-2");
+	c = contact_make("sip:1002@192.0.2.2", 3600);
+	assert_int_equal(location_register(f->loc, &req, &c, 1, f->now),
+			 EOVERFLOW);
+
+	/* a larger own limit than the default is honoured too */
+	req.max_contacts = MAX_CONTACTS + 1;
+	assert_int_equal(location_register(f->loc, &req, &c, 1, f->now), 0);
+	assert_int_equal(list_count(location_lookup(f->loc, "1002")), 2);
+}
+
+
 /* RFC 3261 10.3 step 8 (local policy): the limit is all or nothing */
 static void test_max_contacts(void **state)
 {
@@ -778,6 +801,7 @@ int main(void)
 		T(test_second_contact),
 		T(test_multi_contact),
 		T(test_max_contacts),
+		T(test_max_contacts_per_request),
 		T(test_cseq_order),
 		T(test_callid_replaces),
 		T(test_instance),

@@ -1,0 +1,75 @@
+/**
+ * @file store_int.h  The store, shared by its own files only
+ *
+ * store.c        open, schema migrations, the statements
+ * store_group.c  transactions and group commit
+ * store_ckpt.c   WAL checkpoints in their own thread
+ */
+#ifndef SWITCH_STORE_INT_H
+#define SWITCH_STORE_INT_H
+
+#include <sqlite3.h>
+
+enum stmt_id {
+	STMT_BEGIN = 0,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_SAVEPOINT,
+	STMT_RELEASE,
+	STMT_ROLLBACK_TO,
+	STMT_BINDING_PUT,
+	STMT_BINDING_DEL,
+	STMT_BINDING_DEL_AOR,
+	STMT_BINDING_LOAD,
+	STMT_BINDING_PURGE,
+	STMT_CRED_SET,
+	STMT_CRED_GET,
+	STMT_COUNT
+};
+
+/*
+ * Group commit. Under load, the writes of many REGISTERs share one
+ * transaction: each caller's writes sit in a savepoint, and the group
+ * commits GROUP_WINDOW_MS later (or at GROUP_MAX writes). Callers answer
+ * only once store_when_durable() says the group is on disk, so an
+ * acknowledged write is never lost. When the store has been idle for
+ * GROUP_IDLE_MS a write commits at once, so a lone REGISTER waits for
+ * nobody. If a group commit fails, the lost handler lets the location
+ * store reload what is really on disk.
+ */
+enum {
+	GROUP_WINDOW_MS = 1,
+	GROUP_IDLE_MS   = 2,
+	GROUP_MAX       = 256,
+};
+
+struct waiter {
+	struct le le;
+	store_durable_h *h;
+	void *arg;                 /* mem_ref'd */
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *stmtv[STMT_COUNT];
+	struct store_ckpt *ckpt;
+
+	bool group_open;           /* BEGIN done, COMMIT pending  */
+	uint32_t depth;            /* open savepoints             */
+	uint32_t group_writes;
+	uint64_t last_flush_ms;
+	uint32_t window_ms;
+	uint32_t idle_ms;
+	struct tmr tmr;
+	struct list waiters;
+	store_lost_h *losth;
+	void *lost_arg;
+	uint64_t groups, grouped;  /* for the debug output */
+};
+
+
+int  store_fail(const struct store *st, int rc, const char *what);
+int  store_stmt_exec(struct store *st, enum stmt_id id, const char *what);
+
+#endif
