@@ -55,7 +55,8 @@ static void sipstack_destructor(void *arg)
 
 /* A burst of REGISTERs after a power cut (every phone at once) must not
  * overflow the kernel's default 208 KiB receive buffer while the loop is
- * busy. libre 1.1.0 does not hand out the transport's socket; the first
+ * busy, and a request longer than 8 KiB (RFC 4475 3.1.1.7 sends 3.5) is
+ * still a request. libre 1.1.0 does not hand out the transport's socket; the first
  * message on it does (msg->sock is the udp_sock for UDP). */
 static void tune_udp_socket(struct sipstack *ss, void *sock)
 {
@@ -67,6 +68,9 @@ static void tune_udp_socket(struct sipstack *ss, void *sock)
 		if (!ss->udp_tuned[i]) {
 			ss->udp_tuned[i] = sock;
 			(void)udp_sockbuf_set(sock, 4 << 20);
+			/* libre reads 8 KiB per datagram by default and drops a
+			 * longer one cut short; take any UDP datagram whole */
+			udp_rxsz_set(sock, 65536);
 			return;
 		}
 	}

@@ -361,6 +361,48 @@ def torture(t, pbx, d):
             '%s/%s' % (r[0], r[1]) for r in warns)))
 
 
+def oversized(t, pbx):
+    """A 20 KiB request (over libre's default 8 KiB read) is a request over
+    UDP and TCP alike; 100 KiB of head on a stream (libre's limit is 64
+    KiB) costs only that connection."""
+    def options(transport, filler, branch):
+        return ('OPTIONS sip:127.0.0.1 SIP/2.0\r\n'
+                'Via: SIP/2.0/%s 127.0.0.1;branch=z9hG4bK%s;rport\r\n'
+                'From: <sip:big@127.0.0.1>;tag=big\r\n'
+                'To: <sip:127.0.0.1>\r\n'
+                'Call-ID: %s\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n'
+                'X-Filler: %s\r\nContent-Length: 0\r\n\r\n'
+                % (transport, branch, branch, 'a' * filler)).encode()
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(('127.0.0.1', 0))
+        s.settimeout(2)
+        s.sendto(options('UDP', 20000, 'big-udp'), pbx.addr)
+        try:
+            r = SipMsg(s.recv(65535))
+        except socket.timeout:
+            r = None
+        t.check(r is not None and r.status == 200,
+                '20 KiB OPTIONS over UDP: %s, want 200' % (r and r.status))
+
+    with socket.create_connection(pbx.addr, timeout=2) as c:
+        c.sendall(options('TCP', 20000, 'big-tcp'))
+        resps, _ = collect_tcp(c, True)
+        t.check([m.status for m in resps] == [200],
+                '20 KiB OPTIONS over TCP: %r, want [200]'
+                % [m.status for m in resps])
+
+    with socket.create_connection(pbx.addr, timeout=2) as c:
+        try:
+            c.sendall(options('TCP', 100000, 'huge-tcp'))
+            resps, closed = collect_tcp(c, True)
+        except OSError:
+            resps, closed = [], True
+        t.check(closed and not any(m.status == 200 for m in resps),
+                '100 KiB head over TCP: %r closed=%s, want closed'
+                % ([m.status for m in resps], closed))
+
+
 def still_up(t, pbx):
     t.check(pbx.alive(), 'daemon is not running')
     t.check(pbx.options_ok(transport='udp'), 'no OPTIONS 200 over UDP')
@@ -378,6 +420,7 @@ def main():
     def body(start, t):
         pbx = start('torture', USERS, auth=AUTH)
         t.run(torture, pbx, d)
+        t.run(oversized, pbx)
         t.run(still_up, pbx)
         t.current = 'end'
         t.check(pbx.stop() == 0, 'daemon did not exit 0 on SIGTERM')
