@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include "core.h"
 #include "config.h"
+#include "dialplan.h"
 
 
 static void config_destructor(void *arg)
 {
 	struct config *cfg = arg;
 
+	mem_deref(cfg->dialplan);
 	hash_flush(cfg->users);   /* users are on both lists; hash owns */
 	mem_deref(cfg->users);
 	list_clear(&cfg->userl);
@@ -56,6 +58,11 @@ int config_alloc(struct config **cfgp, const char *confdir)
 	cfg->auth.lockout        = 300;
 
 	cfg->log_level = LOG_LEVEL_INFO;
+
+	/* an empty dialplan when the config has none */
+	err = dialplan_alloc(&cfg->dialplan);
+	if (err)
+		goto out;
 
  out:
 	if (err)

@@ -10,6 +10,8 @@
 
 #include "digest.h"
 
+struct dialplan;
+
 struct config_listen {
 	struct le le;
 	enum sip_transp tp;
@@ -64,6 +66,8 @@ struct config {
 	struct hash *users;    /* struct config_user by id */
 	struct list userl;
 	uint32_t user_count;
+
+	struct dialplan *dialplan;   /* compiled <dialplan> sections */
 };
 
 /** One problem found while loading: "FILE:LINE: message". */

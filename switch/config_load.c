@@ -25,6 +25,7 @@
 #include "core.h"
 #include "config.h"
 #include "config_schema.h"
+#include "config_int.h"
 
 extern const char schema_rng[];
 extern const size_t schema_rng_len;
@@ -33,12 +34,7 @@ enum {
 	XML_FLAGS = XML_PARSE_NONET | XML_PARSE_NOBASEFIX | XML_PARSE_BIG_LINES
 };
 
-struct loader {
-	struct config *cfg;
-	struct list *errl;
-	xmlDoc *doc;
-	int nerr;
-};
+
 
 
 static xmlChar *marker_href(const xmlNode *start)
@@ -56,7 +52,7 @@ static xmlChar *marker_href(const xmlNode *start)
 
 
 /* Returns an xmlMalloc'd path of the file that node came from. */
-static xmlChar *node_file(const xmlNode *node, const char *mainfile)
+xmlChar *node_file(const xmlNode *node, const char *mainfile)
 {
 	const xmlNode *n, *s;
 
@@ -94,7 +90,7 @@ static xmlChar *node_file(const xmlNode *node, const char *mainfile)
 }
 
 
-static int node_line(const xmlNode *node)
+int node_line(const xmlNode *node)
 {
 	long line = node ? xmlGetLineNo(node) : 0;
 
@@ -102,7 +98,7 @@ static int node_line(const xmlNode *node)
 }
 
 
-static void add_error_at(struct loader *ld, const xmlNode *node,
+void add_error_at(struct loader *ld, const xmlNode *node,
 			 const char *fmt, ...)
 {
 	xmlChar *file = node_file(node, ld->cfg->file);
@@ -241,7 +237,7 @@ static int validate(struct loader *ld)
 
 /* ---- semantic pass ---- */
 
-static bool is_elem(const xmlNode *n, const char *name)
+bool is_elem(const xmlNode *n, const char *name)
 {
 	return n->type == XML_ELEMENT_NODE &&
 		0 == xmlStrcmp(n->name, (const xmlChar *)name);
@@ -249,13 +245,13 @@ static bool is_elem(const xmlNode *n, const char *name)
 
 
 /* Attribute value or NULL; the caller xmlFree()s it. */
-static char *attr(const xmlNode *n, const char *name)
+char *attr(const xmlNode *n, const char *name)
 {
 	return (char *)xmlGetProp((xmlNode *)n, (const xmlChar *)name);
 }
 
 
-static int attr_dup(char **dst, const xmlNode *n, const char *name)
+int attr_dup(char **dst, const xmlNode *n, const char *name)
 {
 	char *v = attr(n, name);
 	int err = 0;
@@ -678,9 +674,19 @@ static int load_root(struct loader *ld)
 			err = load_settings(ld, n);
 		else if (is_elem(n, "directory"))
 			err = load_directory(ld, n);
+		else if (is_elem(n, "dialplan"))
+			err = dialplan_load(ld, n);
 	}
 	if (err)
 		return err;
+
+	/* The tests see the whole config (users may come after the
+	 * dialplan); they make sense only if the rest is sound. */
+	if (!ld->nerr) {
+		err = dialplan_run_tests(ld);
+		if (err)
+			return err;
+	}
 
 	if (list_isempty(&cfg->listens))
 		add_error_at(ld, root, "no <listen> in <settings>: the PBX "

@@ -19,6 +19,7 @@
 #include "digest.h"
 #include "location.h"
 #include "registrar.h"
+#include "route.h"
 #include "sipstack.h"
 #include "store.h"
 #include "daemon.h"
@@ -328,8 +329,12 @@ static int ctl_handler(struct re_printf *pf, int argc, char *argv[],
 	if (!strcmp(argv[0], "reload"))
 		return do_reload(d, pf);
 
+	if (!strcmp(argv[0], "route"))
+		return route_dry_run(pf, d->cfg, argc, argv);
+
 	(void)re_hprintf(pf, "unknown command \"%s\"; try status, "
-			 "registrations [--json], reload\n", argv[0]);
+			 "registrations [--json], reload, route NUMBER "
+			 "[--from USER]\n", argv[0]);
 	return EINVAL;
 }
 

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "app.h"
 #include "passwd.h"
 
 static void usage(FILE *f)
@@ -24,10 +25,12 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: switchboard -c CONFDIR [-d DATADIR] [-v]\n"
 		"       switchboard --check -c CONFDIR\n"
+		"       switchboard --apps                  the dialplan applications\n"
 		"       switchboard ctl [-c CONFDIR] [-d DATADIR] COMMAND\n"
 		"           status [--json]         uptime, listeners, counts\n"
 		"           registrations [--json]  who is registered\n"
 		"           reload                  load the config again\n"
+		"           route NUMBER [--from USER]  dry run of the dialplan\n"
 		"       switchboard passwd -c CONFDIR [-d DATADIR] --missing|-m\n"
 		"       switchboard passwd -c CONFDIR [-d DATADIR] USER "
 		"[PASSWORD]\n"
@@ -84,12 +87,18 @@ int main(int argc, char *argv[])
 		{"help",    no_argument,       NULL, 'h'},
 		{"version", no_argument,       NULL, 'V'},
 		{"missing", no_argument,       NULL, 'm'},
+		{"apps",    no_argument,       NULL, 'A'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *confdir = NULL, *datadir = NULL, *sub = NULL;
 	char ddbuf[PATH_MAX];
 	bool check = false, missing = false;
 	int c, ret = 1, err;
+
+	if (argc > 1 && !strcmp(argv[1], "apps")) {
+		(void)re_printf("%H", app_print_all, NULL);
+		return 0;
+	}
 
 	if (argc > 1 && !strcmp(argv[1], "check")) {
 		check = true;
@@ -112,6 +121,8 @@ int main(int argc, char *argv[])
 		case 'd': datadir = optarg; break;
 		case 'C': check = true; break;
 		case 'm': missing = true; break;
+		case 'A': (void)re_printf("%H", app_print_all, NULL);
+			return 0;
 		case 'v': log_set_level(LOG_LEVEL_DEBUG); break;
 		case 'V': printf("switchboard %s\n", SWITCHBOARD_VERSION);
 			return 0;

@@ -170,8 +170,9 @@ class Pbx:
     """
 
     def __init__(self, name, users, registrar=None, auth=None, tls=False,
-                 rogue=False, domain='127.0.0.1'):
+                 rogue=False, domain='127.0.0.1', extra_xml=''):
         self.name = name
+        self.extra_xml = extra_xml
         self.users = users
         self.registrar = registrar or {}
         self.auth = auth or {}
@@ -240,8 +241,8 @@ class Pbx:
             us.append('    <user %s/>' % _attrs(a))
         xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<switchboard>\n'
                '  <settings>\n%s\n  </settings>\n'
-               '  <directory>\n%s\n  </directory>\n</switchboard>\n'
-               % ('\n'.join(ls), '\n'.join(us)))
+               '  <directory>\n%s\n  </directory>\n%s</switchboard>\n'
+               % ('\n'.join(ls), '\n'.join(us), self.extra_xml))
         with open(os.path.join(self.confdir, 'switchboard.xml'), 'w') as f:
             f.write(xml)
 
