@@ -59,6 +59,11 @@ int config_alloc(struct config **cfgp, const char *confdir)
 
 	cfg->log_level = LOG_LEVEL_INFO;
 
+	cfg->media.port_min   = 20000;
+	cfg->media.port_max   = 30000;
+	cfg->media.timeout_ms = 60000;
+	cfg->calls.timeout    = 30;
+
 	/* an empty dialplan when the config has none */
 	err = dialplan_alloc(&cfg->dialplan);
 	if (err)

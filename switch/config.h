@@ -60,6 +60,17 @@ struct config {
 		uint32_t lockout;
 	} auth;
 
+	struct {
+		struct sa addr;        /* RTP is anchored here */
+		uint16_t port_min;     /* even ports from [min, max) */
+		uint16_t port_max;
+		uint32_t timeout_ms;   /* no RTP for this long: hang up */
+	} media;
+
+	struct {
+		uint32_t timeout;      /* default call_timeout (seconds) */
+	} calls;
+
 	bool store_full_sync;
 	int log_level;         /* enum log_level */
 

@@ -485,6 +485,39 @@ static void load_registrar(struct loader *ld, const xmlNode *n)
 }
 
 
+static void load_media(struct loader *ld, const xmlNode *n)
+{
+	struct config *cfg = ld->cfg;
+	char *addr = attr(n, "address"), *ports = attr(n, "ports");
+	unsigned lo, hi;
+
+	if (addr && sa_set_str(&cfg->media.addr, addr, 0))
+		add_error_at(ld, n, "address=\"%s\": not an IP address", addr);
+
+	if (ports) {
+		if (sscanf(ports, "%u-%u", &lo, &hi) != 2 || lo < 1024 ||
+		    hi > 65535 || hi < lo + 3)
+			add_error_at(ld, n, "ports=\"%s\": expected LOW-HIGH "
+				     "within 1024-65535 (RTP takes an even "
+				     "port and the next one)", ports);
+		else {
+			cfg->media.port_min = (uint16_t)lo;
+			cfg->media.port_max = (uint16_t)hi;
+		}
+	}
+
+	{
+		uint32_t secs = cfg->media.timeout_ms / 1000;
+
+		attr_seconds(ld, n, "rtp-timeout", &secs);
+		cfg->media.timeout_ms = secs * 1000;
+	}
+
+	xmlFree(addr);
+	xmlFree(ports);
+}
+
+
 static int load_settings(struct loader *ld, const xmlNode *set)
 {
 	struct config *cfg = ld->cfg;
@@ -501,6 +534,9 @@ static int load_settings(struct loader *ld, const xmlNode *set)
 		}
 		else if (is_elem(n, "registrar")) {
 			load_registrar(ld, n);
+		}
+		else if (is_elem(n, "media")) {
+			load_media(ld, n);
 		}
 		else if (is_elem(n, "auth")) {
 			load_auth(ld, n);
@@ -691,6 +727,14 @@ static int load_root(struct loader *ld)
 	if (list_isempty(&cfg->listens))
 		add_error_at(ld, root, "no <listen> in <settings>: the PBX "
 			     "would not be reachable");
+
+	/* RTP is anchored on the first listener's address by default */
+	if (!sa_isset(&cfg->media.addr, SA_ADDR) &&
+	    !list_isempty(&cfg->listens)) {
+		const struct config_listen *l = list_ledata(cfg->listens.head);
+		sa_cpy(&cfg->media.addr, &l->addr);
+		sa_set_port(&cfg->media.addr, 0);
+	}
 
 	/* The realm defaults to the first listener's address */
 	if (!cfg->domain && !list_isempty(&cfg->listens)) {

@@ -19,6 +19,9 @@
 #include "digest.h"
 #include "location.h"
 #include "registrar.h"
+#include "call.h"
+#include "events.h"
+#include "cdr.h"
 #include "route.h"
 #include "sipstack.h"
 #include "store.h"
@@ -32,6 +35,9 @@ struct daemon {
 	struct location *loc;
 	struct sipstack *ss;
 	struct registrar *reg;
+	struct events *ev;
+	struct cdr *cdr;
+	struct callmgr *calls;
 	struct ctl *ctl;
 	int sigfd;
 	int lockfd;
@@ -292,6 +298,8 @@ static int do_reload(struct daemon *d, struct re_printf *pf)
 	if (err)
 		goto out;
 
+	callmgr_set_config(d->calls, cfg);
+
 	/* Listener changes need a restart: libre cannot remove a
 	 * transport. Say so rather than pretend. */
 	if (list_count(&cfg->listens) != list_count(&d->cfg->listens))
@@ -332,9 +340,16 @@ static int ctl_handler(struct re_printf *pf, int argc, char *argv[],
 	if (!strcmp(argv[0], "route"))
 		return route_dry_run(pf, d->cfg, argc, argv);
 
+	if (!strcmp(argv[0], "calls"))
+		return callmgr_print(pf, d->calls);
+
+	if (!strcmp(argv[0], "cdr"))
+		return cdr_print(pf, d->store, argc, argv);
+
 	(void)re_hprintf(pf, "unknown command \"%s\"; try status, "
 			 "registrations [--json], reload, route NUMBER "
-			 "[--from USER]\n", argv[0]);
+			 "[--from USER], calls, cdr [--csv] [--limit N], "
+			 "cdr --trace CALL\n", argv[0]);
 	return EINVAL;
 }
 
@@ -427,9 +442,12 @@ static void raise_fd_limit(void)
 static void daemon_close(struct daemon *d)
 {
 	d->ctl = mem_deref(d->ctl);
+	d->calls = mem_deref(d->calls);
+	d->cdr = mem_deref(d->cdr);
 	d->reg = mem_deref(d->reg);
 	d->ss  = mem_deref(d->ss);
 	d->loc = mem_deref(d->loc);
+	d->ev = mem_deref(d->ev);
 	d->store = mem_deref(d->store);
 	d->cfg = mem_deref(d->cfg);
 	if (d->sigfd >= 0) {
@@ -501,6 +519,17 @@ int daemon_run(const char *confdir, const char *datadir)
 	err = registrar_alloc(&d.reg, d.ss, d.loc, d.store, d.cfg);
 	if (err) {
 		log_error("cannot start the registrar: %m", err);
+		goto out;
+	}
+
+	/* the CDR subscribes before any call can end */
+	err = events_alloc(&d.ev);
+	if (!err)
+		err = cdr_alloc(&d.cdr, d.ev, d.store);
+	if (!err)
+		err = callmgr_alloc(&d.calls, d.ss, d.reg, d.loc, d.ev, d.cfg);
+	if (err) {
+		log_error("cannot start the call engine: %m", err);
 		goto out;
 	}
 

@@ -268,17 +268,27 @@ int registrar_set_config(struct registrar *r, struct config *cfg)
 
 /* ---- replies ---- */
 
-static void reply_challenge(struct registrar *r, const struct sip_msg *msg,
-			    bool stale)
+static void challenge(struct registrar *r, const struct sip_msg *msg,
+		      bool stale, bool proxy)
 {
-	struct digest_challenge ch = {r->digest, "WWW-Authenticate", stale};
+	struct digest_challenge ch = {r->digest, proxy ? "Proxy-Authenticate"
+				      : "WWW-Authenticate", stale};
 
 	++r->stats.challenged;
-	(void)sip_replyf(sipstack_sip(r->ss), msg, 401, "Unauthorized",
+	(void)sip_replyf(sipstack_sip(r->ss), msg, proxy ? 407 : 401,
+			 proxy ? "Proxy Authentication Required"
+			 : "Unauthorized",
 			 "%H"
 			 "Content-Length: 0\r\n"
 			 "\r\n",
 			 digest_challenge_print, &ch);
+}
+
+
+static void reply_challenge(struct registrar *r, const struct sip_msg *msg,
+			    bool stale)
+{
+	challenge(r, msg, stale, false);
 }
 
 
@@ -817,4 +827,82 @@ void registrar_stats(const struct registrar *r, struct registrar_stats *st)
 
 	*st = r->stats;
 	st->locked_sources = lockout_locked_count(r->lockout, tmr_jiffies());
+}
+
+
+/*
+ * Requests other than REGISTER (INVITE): the same digest, nonce and
+ * lock-out rules, with 407 and Proxy-Authorization (RFC 3261 22.3). The
+ * caller is the From user; it must be the one who authenticates.
+ */
+bool registrar_authenticate(struct registrar *r, const struct sip_msg *msg,
+			    const struct config_user **userp)
+{
+	const struct config_user *user;
+	const struct sip_hdr *authz;
+	struct pl name = PL_INIT;
+	uint64_t now_ms = tmr_jiffies();
+	enum digest_result res;
+	bool exempt = false;
+
+	user = config_user_find(r->cfg, &msg->from.uri.user);
+
+	if (lockout_is_locked(r->lockout, &msg->src, now_ms)) {
+		exempt = user && location_has_binding_from(
+			r->loc, user->id, &msg->src, (uint64_t)time(NULL))
+			&& lockout_user_failures(r->lockout, &msg->src,
+						 &msg->from.uri.user, now_ms)
+			< r->cfg->auth.max_failures;
+		if (!exempt) {
+			++r->stats.locked_out;
+			(void)sip_reply(sipstack_sip(r->ss), msg, 403,
+					"Forbidden");
+			return false;
+		}
+	}
+
+	authz = sip_msg_hdr_apply(msg, true, SIP_HDR_PROXY_AUTHORIZATION,
+				  authz_realm_handler, r->cfg->domain);
+	if (!authz) {
+		challenge(r, msg, false, true);
+		return false;
+	}
+
+	res = digest_verify(r->digest, &authz->val, &msg->met, &msg->ruri,
+			    ha1_handler, r, &name, now_ms);
+	if (res == DIGEST_OK && (!user || pl_cmp(&name, &msg->from.uri.user)))
+		res = DIGEST_FAIL;
+
+	switch (res) {
+
+	case DIGEST_OK:
+		*userp = user;
+		return true;
+
+	case DIGEST_STALE:
+	case DIGEST_REPLAY:
+		challenge(r, msg, true, true);
+		return false;
+
+	case DIGEST_MALFORMED:
+		(void)sip_reply(sipstack_sip(r->ss), msg, 400,
+				"Bad Request (Proxy-Authorization)");
+		return false;
+
+	default:
+		++r->stats.auth_failed;
+		if (lockout_fail(r->lockout, &msg->src, &name, now_ms))
+			log_warn("auth: %j locked out for %us after %u failed "
+				 "authentications (last as \"%r\")",
+				 &msg->src, r->cfg->auth.lockout,
+				 r->cfg->auth.max_failures, &name);
+		if (lockout_is_locked(r->lockout, &msg->src, now_ms)) {
+			++r->stats.locked_out;
+			(void)sip_reply(sipstack_sip(r->ss), msg, 403,
+					"Forbidden");
+			return false;
+		}
+		challenge(r, msg, false, true);
+		return false;
+	}
 }

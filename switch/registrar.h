@@ -5,6 +5,7 @@
 #define SWITCH_REGISTRAR_H
 
 struct config;
+struct config_user;
 struct location;
 struct sipstack;
 struct store;
@@ -16,6 +17,15 @@ int  registrar_alloc(struct registrar **rp, struct sipstack *ss,
 
 /** Use a new (valid) config; bindings stay. */
 int  registrar_set_config(struct registrar *r, struct config *cfg);
+
+/**
+ * Authenticate a request that is not a REGISTER (an INVITE) with digest
+ * and the lock-out rules; the From user must be the one who
+ * authenticates. Returns true with *userp set, or false after answering
+ * (407, 403 or 400).
+ */
+bool registrar_authenticate(struct registrar *r, const struct sip_msg *msg,
+			    const struct config_user **userp);
 
 struct registrar_stats {
 	uint64_t requests;     /* REGISTERs seen            */

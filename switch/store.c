@@ -122,6 +122,31 @@ static const char *const migrations[] = {
 	" laddr, transport, user_agent, instance, updated FROM bindings;"
 	"DROP TABLE bindings;"
 	"ALTER TABLE bindings2 RENAME TO bindings;",
+
+	/* 3: call detail records, one row per call (store_cdr.c). Times
+	 * in unix ms; answer_ms and sip_code are NULL when there were
+	 * none. */
+	"CREATE TABLE cdr ("
+	" id          INTEGER PRIMARY KEY,"
+	" call_id     TEXT NOT NULL,"
+	" caller      TEXT,"
+	" caller_name TEXT,"
+	" destination TEXT,"
+	" context     TEXT,"
+	" callee      TEXT,"
+	" start_ms    INTEGER NOT NULL,"
+	" answer_ms   INTEGER,"
+	" end_ms      INTEGER NOT NULL,"
+	" duration_ms INTEGER NOT NULL,"   /* end - start */
+	" billsec_ms  INTEGER NOT NULL,"   /* end - answer, 0 unanswered */
+	" cause       INTEGER NOT NULL,"   /* Q.850 */
+	" cause_name  TEXT,"
+	" sip_code    INTEGER,"
+	" hangup_side TEXT,"               /* caller, callee, system */
+	" legs        TEXT,"
+	" trace       TEXT);"
+	"CREATE INDEX cdr_start ON cdr (start_ms);"
+	"CREATE INDEX cdr_call_id ON cdr (call_id);",
 };
 
 
@@ -488,12 +513,14 @@ int store_open(struct store **stp, const char *datadir)
 		goto out;
 
 	for (i = 0; i < ARRAY_SIZE(st->stmtv); i++) {
+		const char *sql = stmt_sql[i] ? stmt_sql[i]
+			: store_cdr_sql((enum stmt_id)i);
 
-		rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
+		rc = sqlite3_prepare_v3(st->db, sql, -1,
 					SQLITE_PREPARE_PERSISTENT,
 					&st->stmtv[i], NULL);
 		if (rc != SQLITE_OK) {
-			err = store_fail(st, rc, stmt_sql[i]);
+			err = store_fail(st, rc, sql ? sql : "no SQL");
 			goto out;
 		}
 	}

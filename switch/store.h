@@ -72,4 +72,42 @@ int  store_credential_set(struct store *st, const char *user,
 int  store_credential_get(struct store *st, const char *user,
 			  char **realmp, char **ha1_md5p, char **ha1_sha256p);
 
+/* Call detail records (cdr.c): one row per call that ended. The times
+ * are unix ms; answer_ms 0 for a call never answered. */
+struct call_event;
+
+struct cdr_row {
+	int64_t id;
+	const char *call_id;
+	const char *caller;
+	const char *caller_name;
+	const char *destination;
+	const char *context;
+	const char *callee;
+	uint64_t start_ms;
+	uint64_t answer_ms;
+	uint64_t end_ms;
+	uint64_t duration_ms;        /* end - start                   */
+	uint64_t billsec_ms;         /* end - answer; 0 if unanswered */
+	int cause;                   /* Q.850 (see cause.h)           */
+	const char *cause_name;      /* NULL if cause.h does not know */
+	uint16_t sip_code;
+	const char *hangup_side;
+	const char *legs;
+	const char *trace;
+};
+
+/** The strings point into SQLite's row: valid during the call only. A
+ *  non-zero return stops the walk and is returned. */
+typedef int (store_cdr_h)(const struct cdr_row *row, void *arg);
+
+/** Write one row; a write like the others (store_begin/store_commit). */
+int  store_cdr_put(struct store *st, const struct call_event *ce);
+/** Newest first (by start); limit 0: all rows. */
+int  store_cdr_list(struct store *st, uint32_t limit, store_cdr_h *h,
+		    void *arg);
+/** The rows of one call (normally one); ENOENT if none. */
+int  store_cdr_get(struct store *st, const char *call_id, store_cdr_h *h,
+		   void *arg);
+
 #endif

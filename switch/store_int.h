@@ -4,6 +4,7 @@
  * store.c        open, schema migrations, the statements
  * store_group.c  transactions and group commit
  * store_ckpt.c   WAL checkpoints in their own thread
+ * store_cdr.c    call detail records
  */
 #ifndef SWITCH_STORE_INT_H
 #define SWITCH_STORE_INT_H
@@ -24,6 +25,9 @@ enum stmt_id {
 	STMT_BINDING_PURGE,
 	STMT_CRED_SET,
 	STMT_CRED_GET,
+	STMT_CDR_PUT,
+	STMT_CDR_LIST,
+	STMT_CDR_GET,
 	STMT_COUNT
 };
 
@@ -71,5 +75,8 @@ struct store {
 
 int  store_fail(const struct store *st, int rc, const char *what);
 int  store_stmt_exec(struct store *st, enum stmt_id id, const char *what);
+
+/* SQL of the statements kept in store_cdr.c; NULL for other ids */
+const char *store_cdr_sql(enum stmt_id id);
 
 #endif

@@ -1,0 +1,869 @@
+/**
+ * @file call.c  Calls: the manager, the caller's leg, the dialplan steps
+ *
+ * libre 1.1.0 (LIBRARY-NOTES 1.3) sends no 100 Trying and refuses to
+ * accept with 100, so the INVITE is answered 100 statelessly and kept
+ * (mem_ref) until something must go to the caller: a 18x or the 200
+ * create the a-leg session (sipsess_accept). A final refusal before that
+ * is a stateless reply; the call object stays 32 s to answer
+ * retransmissions the same way, and the ACK is absorbed. A CANCEL before
+ * the a-leg exists is ours to answer (the session layer does not know
+ * the call yet).
+ */
+#include <stdlib.h>
+#include <time.h>
+#include "core.h"
+#include "app.h"
+#include "cause.h"
+#include "config.h"
+#include "dialplan.h"
+#include "events.h"
+#include "location.h"
+#include "media.h"
+#include "registrar.h"
+#include "sdprelay.h"
+#include "sipstack.h"
+#include "call.h"
+#include "call_int.h"
+
+enum {
+	REJECTED_LINGER_MS = 32000,   /* RFC 3261 Timer H */
+};
+
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+
+static void var_destructor(void *arg)
+{
+	struct call_var *v = arg;
+
+	list_unlink(&v->le);
+	mem_deref(v->name);
+	mem_deref(v->value);
+}
+
+
+static void call_destructor(void *arg)
+{
+	struct call *call = arg;
+
+	tmr_cancel(&call->tmr);
+	tmr_cancel(&call->tmr_end);
+	tmr_cancel(&call->tmr_gc);
+	list_unlink(&call->le);
+	list_flush(&call->forks);
+	list_flush(&call->dead);
+	mem_deref(call->callee);
+	mem_deref(call->a);
+	mem_deref(call->a_ep);
+	mem_deref(call->b_ep);
+	mem_deref(call->inv);
+	mem_deref(call->offer);
+	mem_deref(call->b_sdp);
+	list_flush(&call->steps);
+	list_flush(&call->vars);
+	mem_deref(call->dest);
+	mem_deref(call->context);
+	mem_deref(call->alts);
+	mem_deref(call->trace);
+	mem_deref(call->legs);
+	mem_deref(call->cfg);
+}
+
+
+/* ---- variables ---- */
+
+const char *call_var(const struct call *call, const char *name)
+{
+	struct le *le;
+
+	for (le = call->vars.head; le; le = le->next) {
+		const struct call_var *v = le->data;
+		if (!strcmp(v->name, name))
+			return v->value;
+	}
+
+	return NULL;
+}
+
+
+static void var_unset(struct call *call, const char *name)
+{
+	struct le *le;
+
+	for (le = call->vars.head; le; le = le->next) {
+		struct call_var *v = le->data;
+		if (!strcmp(v->name, name)) {
+			mem_deref(v);
+			return;
+		}
+	}
+}
+
+
+static int var_set(struct call *call, const char *assignment)
+{
+	const char *eq = strchr(assignment, '=');
+	struct call_var *v;
+	int err;
+
+	if (!eq)
+		return EINVAL;
+
+	v = mem_zalloc(sizeof(*v), var_destructor);
+	if (!v)
+		return ENOMEM;
+
+	err  = re_sdprintf(&v->name, "%b", assignment,
+			   (size_t)(eq - assignment));
+	err |= str_dup(&v->value, eq + 1);
+	if (err) {
+		mem_deref(v);
+		return err;
+	}
+
+	var_unset(call, v->name);
+	list_append(&call->vars, &v->le, v);
+	return 0;
+}
+
+
+static const char *var_handler(const char *name, void *arg)
+{
+	return call_var(arg, name);
+}
+
+
+static void channel(struct dp_channel *ch, const struct call *call)
+{
+	static char addr[64];
+
+	(void)re_snprintf(addr, sizeof(addr), "%j", &call->inv->src);
+	memset(ch, 0, sizeof(*ch));
+	ch->destination_number = call->dest;
+	ch->caller_id_number = call->caller->id;
+	ch->caller_id_name = call->caller->name ? call->caller->name
+		: call->caller->id;
+	ch->network_addr = addr;
+	ch->context = call->context;
+	ch->var = var_handler;
+	ch->arg = (void *)call;
+	ch->now = time(NULL);
+}
+
+
+/* ---- ending ---- */
+
+static const char *sip_reason(uint16_t scode)
+{
+	switch (scode) {
+
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 408: return "Request Timeout";
+	case 480: return "Temporarily Unavailable";
+	case 484: return "Address Incomplete";
+	case 486: return "Busy Here";
+	case 487: return "Request Terminated";
+	case 488: return "Not Acceptable Here";
+	case 500: return "Server Internal Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Server Time-out";
+	case 603: return "Decline";
+	default:  return "Call Failed";
+	}
+}
+
+static void end_tmr(void *arg)
+{
+	mem_deref(arg);
+}
+
+
+/* the text of mb as a C string, without moving its position */
+static const char *cstr(struct mbuf *mb)
+{
+	if (!mb || mbuf_resize(mb, mb->end + 1))
+		return "";
+
+	mb->buf[mb->end] = '\0';
+	return (const char *)mb->buf;
+}
+
+
+static void publish(struct call *call, enum event_type type)
+{
+	struct call_event ce;
+
+	memset(&ce, 0, sizeof(ce));
+	ce.id = call->id;
+	ce.caller = call->caller->id;
+	ce.caller_name = call->caller->name;
+	ce.destination = call->dest;
+	ce.context = call->context;
+	ce.callee = call->callee;
+	ce.start = call->start;
+	ce.answer = call->answer;
+	ce.end = type == EVENT_CALL_ENDED ? now_ms() : 0;
+	ce.cause = call->cause;
+	ce.sip_code = call->scode;
+	ce.hangup_side = call->side;
+	ce.legs = cstr(call->legs);
+	ce.trace = cstr(call->trace);
+
+	events_publish(call->cm->ev, type, &ce);
+}
+
+
+void call_end(struct call *call, int cause, uint16_t scode,
+	      const char *side)
+{
+	const struct cause *c;
+
+	if (call->state == CALL_ENDED)
+		return;
+
+	c = cause_by_number(cause);
+	if (!scode)
+		scode = cause_to_sip(cause);
+
+	call->state = CALL_ENDED;
+	call->cause = cause;
+	call->scode = call->answer ? 200 : scode;
+	call->side = side;
+
+	tmr_cancel(&call->tmr);
+	call_bridge_stop(call);
+
+	log_info("%s: ended, %s (%d), by the %s", call->id,
+		 c ? c->name : "?", cause, side);
+
+	if (!call->answer) {
+		if (call->a) {
+			(void)sipsess_reject(call->a, scode,
+					     sip_reason(scode), NULL);
+		}
+		else {
+			/* stateless: retransmissions get the same answer
+			 * while the call lingers (Timer H) */
+			(void)sip_reply(sipstack_sip(call->cm->ss), call->inv,
+					scode, sip_reason(scode));
+		}
+	}
+
+	/* an answered a-leg gets its BYE when the session goes */
+	call->a = mem_deref(call->a);
+	call->a_ep = mem_deref(call->a_ep);
+	call->b_ep = mem_deref(call->b_ep);
+
+	publish(call, EVENT_CALL_ENDED);
+
+	tmr_start(&call->tmr_end, call->answer ? 0 : REJECTED_LINGER_MS,
+		  end_tmr, call);
+}
+
+
+/* ---- the a-leg session ---- */
+
+static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
+			   void *arg);
+static int a_answer_handler(const struct sip_msg *msg, void *arg);
+static void a_estab_handler(const struct sip_msg *msg, void *arg);
+static void a_close_handler(int err, const struct sip_msg *msg, void *arg);
+
+
+static int a_sdp(struct mbuf **mbp, struct call *call,
+		 const struct mbuf *b_sdp)
+{
+	const struct mbuf *src = b_sdp ? b_sdp : call->offer;
+	struct mbuf tmp;
+
+	/* without a b-leg answer (answer, pre_answer) the caller's offer,
+	 * mirrored, is the answer: same codecs, our address */
+	tmp = *src;
+	tmp.pos = 0;
+	return sdprelay_rewrite(mbp, &tmp, media_ep_local(call->a_ep));
+}
+
+
+int call_accept_early(struct call *call, uint16_t scode,
+		      const struct mbuf *b_sdp)
+{
+	struct mbuf *desc = NULL;
+	int err;
+
+	if (call->state != CALL_ROUTING)
+		return 0;
+
+	if (b_sdp || scode == 183) {
+		err = a_sdp(&desc, call, b_sdp);
+		if (err)
+			return err;
+	}
+
+	if (!call->a) {
+		err = sipsess_accept(&call->a, call->cm->sock, call->inv,
+				     scode, scode == 180 ? "Ringing" :
+				     "Session Progress", call->caller->id,
+				     "application/sdp", desc, NULL, NULL,
+				     false, a_offer_handler, a_answer_handler,
+				     a_estab_handler, NULL, NULL,
+				     a_close_handler, call, NULL);
+	}
+	else {
+		err = sipsess_progress(call->a, scode, scode == 180 ?
+				       "Ringing" : "Session Progress", desc,
+				       NULL);
+	}
+
+	if (!err)
+		call->a_early = true;
+
+	mem_deref(desc);
+	return err;
+}
+
+
+static int answer_a(struct call *call, const struct mbuf *b_sdp)
+{
+	struct mbuf *desc = NULL;
+	int err;
+
+	err = a_sdp(&desc, call, b_sdp);
+	if (err)
+		return err;
+
+	if (!call->a)
+		err = sipsess_accept(&call->a, call->cm->sock, call->inv, 200,
+				     "OK", call->caller->id,
+				     "application/sdp", desc, NULL, NULL,
+				     false, a_offer_handler, a_answer_handler,
+				     a_estab_handler, NULL, NULL,
+				     a_close_handler, call, NULL);
+	else
+		err = sipsess_answer(call->a, 200, "OK", desc, NULL);
+
+	mem_deref(desc);
+	return err;
+}
+
+
+void call_answered(struct call *call, struct bleg *winner)
+{
+	int err;
+
+	call->winner = winner;
+	(void)str_dup(&call->callee, winner->target);
+	err = answer_a(call, call->b_sdp);
+	if (err) {
+		log_warn("%s: cannot answer the caller: %m", call->id, err);
+		call_end(call, 41, 500, "system");
+		return;
+	}
+
+	call->state = CALL_ANSWERED;
+	call->answer = now_ms();
+	media_ep_bridge(call->a_ep, call->b_ep);
+	log_info("%s: answered by %s (%s)", call->id, winner->target,
+		 winner->uri);
+	publish(call, EVENT_CALL_ANSWERED);
+}
+
+
+/* A re-INVITE from the caller (hold, resume): answered at once with the
+ * offer mirrored, and passed to the answering leg, whose answer only
+ * moves our media (libre wants the answer synchronously). */
+static int mirror_answer(struct mbuf **descp, const struct sip_msg *msg,
+			 struct media_ep *ours, struct media_ep *peer_ep,
+			 struct sipsess *peer, struct media_ep *peer_out)
+{
+	struct mbuf *fwd = NULL;
+	struct sa raddr;
+	int err;
+
+	if (!mbuf_get_left(msg->mb))
+		return EPROTO;     /* no offer: not supported */
+
+	if (!sdprelay_audio_addr(msg->mb, &raddr))
+		media_ep_set_remote(ours, &raddr);
+
+	err = sdprelay_answer(descp, msg->mb, media_ep_local(ours));
+	if (err)
+		return err;
+
+	if (peer && !sdprelay_rewrite(&fwd, msg->mb,
+				      media_ep_local(peer_out)))
+		(void)sipsess_modify(peer, fwd);
+	mem_deref(fwd);
+	(void)peer_ep;
+
+	return 0;
+}
+
+
+static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
+			   void *arg)
+{
+	struct call *call = arg;
+
+	log_info("%s: re-INVITE from the caller", call->id);
+	return mirror_answer(descp, msg, call->a_ep, call->b_ep,
+			     call->winner ? call->winner->sess : NULL,
+			     call->b_ep);
+}
+
+
+int bleg_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg);
+int bleg_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg)
+{
+	struct bleg *bl = arg;
+	struct call *call = bl->call;
+
+	log_info("%s: re-INVITE from %s", call->id, bl->target);
+	return mirror_answer(descp, msg, call->b_ep, call->a_ep, call->a,
+			     call->a_ep);
+}
+
+
+static int a_answer_handler(const struct sip_msg *msg, void *arg)
+{
+	struct call *call = arg;
+	struct sa raddr;
+
+	if (!sdprelay_audio_addr(msg->mb, &raddr))
+		media_ep_set_remote(call->a_ep, &raddr);
+
+	return 0;
+}
+
+
+static void a_estab_handler(const struct sip_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+}
+
+
+static void a_close_handler(int err, const struct sip_msg *msg, void *arg)
+{
+	struct call *call = arg;
+
+	(void)msg;
+	log_info("%s: the caller hung up (%m)", call->id, err);
+	call->a = mem_deref(call->a);
+	call_end(call, call->answer ? 16 : 487, 487, "caller");
+}
+
+
+/* ---- running the steps ---- */
+
+static void sleep_done(void *arg)
+{
+	call_continue(arg);
+}
+
+
+static int run_transfer(struct call *call, const char *data)
+{
+	struct dp_channel ch;
+	char ext[128], ctx[128] = "";
+	const char *e = NULL;
+	int err;
+
+	if (sscanf(data, "%127s %127s", ext, ctx) < 1)
+		return EINVAL;
+
+	mem_deref(call->dest);
+	call->dest = NULL;
+	err = str_dup(&call->dest, ext);
+	if (!err && ctx[0]) {
+		mem_deref(call->context);
+		call->context = NULL;
+		err = str_dup(&call->context, ctx);
+	}
+	if (err)
+		return err;
+
+	list_flush(&call->steps);
+	(void)mbuf_printf(call->trace, "transfer to %s in %s\n", call->dest,
+			  call->context);
+	channel(&ch, call);
+	err = dialplan_hunt(call->cfg->dialplan, &ch, &call->steps, &e,
+			    call->trace);
+	call->next = call->steps.head;
+
+	return err;
+}
+
+
+/* Run steps until one waits (bridge, sleep) or the call ends. */
+void call_continue(struct call *call)
+{
+	while (call->state == CALL_ROUTING && call->next) {
+		struct dp_step *s = call->next->data;
+		const char *name = s->app->name;
+		struct dp_channel ch;
+		char *data = NULL;
+		int err = 0;
+
+		call->next = call->next->next;
+		channel(&ch, call);
+		if (dialplan_expand_vars(&data, s->data, &ch)) {
+			call_end(call, 41, 500, "system");
+			return;
+		}
+
+		log_debug("%s: %s %s", call->id, name, data);
+
+		if (!strcmp(name, "set") || !strcmp(name, "export")) {
+			err = var_set(call, data);
+		}
+		else if (!strcmp(name, "unset")) {
+			var_unset(call, data);
+		}
+		else if (!strcmp(name, "log")) {
+			log_info("%s: %s", call->id, data);
+		}
+		else if (!strcmp(name, "ring_ready")) {
+			err = call_accept_early(call, 180, NULL);
+		}
+		else if (!strcmp(name, "pre_answer")) {
+			err = call_accept_early(call, 183, NULL);
+		}
+		else if (!strcmp(name, "hangup")) {
+			const struct cause *c = cause_by_name(
+				*data ? data : "NORMAL_CLEARING");
+			int num = c ? c->num : atoi(data);
+
+			mem_deref(data);
+			call_end(call, num ? num : 16, 0, "system");
+			return;
+		}
+		else if (!strcmp(name, "sleep")) {
+			tmr_start(&call->tmr, (uint64_t)atoi(data), sleep_done,
+				  call);
+			mem_deref(data);
+			return;
+		}
+		else if (!strcmp(name, "transfer")) {
+			err = run_transfer(call, data);
+		}
+		else if (!strcmp(name, "bridge")) {
+			err = call_bridge(call, data);
+			mem_deref(data);
+			if (!err)
+				return;      /* continues when it fails */
+			continue;
+		}
+		else {
+			/* answer, echo, playback, voicemail need the media
+			 * engine (issues 4 and 6) */
+			log_warn("%s: %s is not available yet; skipped",
+				 call->id, name);
+		}
+
+		if (err)
+			log_warn("%s: %s %s: %m", call->id, name, data, err);
+		mem_deref(data);
+	}
+
+	if (call->state == CALL_ROUTING)
+		call_end(call, call->bridge_cause ? call->bridge_cause : 3, 0,
+			 "system");
+}
+
+
+/* ---- new calls ---- */
+
+static bool same_invite(const struct call *call, const struct sip_msg *msg)
+{
+	return !pl_cmp(&call->inv->callid, &msg->callid) &&
+		!pl_cmp(&call->inv->from.tag, &msg->from.tag) &&
+		call->inv->cseq.num == msg->cseq.num;
+}
+
+
+static struct call *find_call(const struct callmgr *cm,
+			      const struct sip_msg *msg)
+{
+	struct le *le;
+
+	for (le = cm->calls.head; le; le = le->next) {
+		struct call *call = le->data;
+		if (same_invite(call, msg))
+			return call;
+	}
+
+	return NULL;
+}
+
+
+static int call_alloc(struct call **callp, struct callmgr *cm,
+		      const struct sip_msg *msg,
+		      const struct config_user *caller)
+{
+	const struct config *cfg = cm->cfg;
+	struct dp_channel ch;
+	struct call *call;
+	struct sa raddr;
+	const char *ext = NULL;
+	int err;
+
+	call = mem_zalloc(sizeof(*call), call_destructor);
+	if (!call)
+		return ENOMEM;
+
+	tmr_init(&call->tmr);
+	tmr_init(&call->tmr_end);
+	tmr_init(&call->tmr_gc);
+	call->cm = cm;
+	call->cfg = mem_ref(cm->cfg);
+	call->caller = caller;
+	call->inv = mem_ref((struct sip_msg *)msg);
+	call->start = now_ms();
+	(void)re_snprintf(call->id, sizeof(call->id), "c%08x%04x",
+			  rand_u32(), ++cm->seq & 0xffff);
+	list_append(&cm->calls, &call->le, call);
+
+	call->trace = mbuf_alloc(256);
+	call->legs = mbuf_alloc(128);
+	err  = call->trace && call->legs ? 0 : ENOMEM;
+	err |= pl_strdup(&call->dest, &msg->uri.user);
+	err |= str_dup(&call->context, caller->context);
+	if (err)
+		goto out;
+
+	/* the caller's offer (delayed offer is not supported yet) */
+	if (!mbuf_get_left(msg->mb) ||
+	    sdprelay_audio_addr(msg->mb, &raddr)) {
+		call->state = CALL_ROUTING;
+		err = EPROTO;
+		goto out;
+	}
+
+	call->offer = mbuf_alloc(mbuf_get_left(msg->mb));
+	if (!call->offer) {
+		err = ENOMEM;
+		goto out;
+	}
+	(void)mbuf_write_mem(call->offer, mbuf_buf(msg->mb),
+			     mbuf_get_left(msg->mb));
+
+	err = media_ep_alloc(&call->a_ep, &cfg->media.addr,
+			     cfg->media.port_min, cfg->media.port_max);
+	if (!err)
+		err = media_ep_alloc(&call->b_ep, &cfg->media.addr,
+				     cfg->media.port_min, cfg->media.port_max);
+	if (err)
+		goto out;
+	media_ep_set_remote(call->a_ep, &raddr);
+
+	channel(&ch, call);
+	err = dialplan_hunt(cfg->dialplan, &ch, &call->steps, &ext,
+			    call->trace);
+	call->next = call->steps.head;
+
+	log_info("%s: %s -> %s in %s: extension %s, %u action(s)", call->id,
+		 caller->id, call->dest, call->context, ext ? ext : "(none)",
+		 list_count(&call->steps));
+
+ out:
+	*callp = call;
+	return err;
+}
+
+
+static void conn_handler(const struct sip_msg *msg, void *arg)
+{
+	struct callmgr *cm = arg;
+	const struct config_user *caller = NULL;
+	struct call *call;
+	int err;
+
+	/* a retransmission: the same answer again */
+	call = find_call(cm, msg);
+	if (call) {
+		if (call->state == CALL_ENDED && !call->answer)
+			(void)sip_reply(sipstack_sip(cm->ss), msg, call->scode,
+					sip_reason(call->scode));
+		else if (!call->a)
+			(void)sip_reply(sipstack_sip(cm->ss), msg, 100,
+					"Trying");
+		return;
+	}
+
+	if (!registrar_authenticate(cm->reg, msg, &caller))
+		return;
+
+	(void)sip_reply(sipstack_sip(cm->ss), msg, 100, "Trying");
+
+	err = call_alloc(&call, cm, msg, caller);
+	if (err) {
+		log_info("%s: cannot start the call: %m", call->id, err);
+		call_end(call, err == EPROTO ? 88 : 41,
+			 err == EPROTO ? 488 : 500, "system");
+		return;
+	}
+
+	publish(call, EVENT_CALL_STARTED);
+	call_continue(call);
+}
+
+
+/* CANCEL of an INVITE we have not accepted yet, and ACKs of our
+ * stateless refusals: the session layer knows neither. */
+static bool request_handler(const struct sip_msg *msg, void *arg)
+{
+	struct callmgr *cm = arg;
+	struct le *le;
+
+	if (!pl_strcmp(&msg->met, "CANCEL")) {
+		for (le = cm->calls.head; le; le = le->next) {
+			struct call *call = le->data;
+
+			if (call->a || pl_cmp(&call->inv->callid,
+					      &msg->callid) ||
+			    pl_cmp(&call->inv->via.branch, &msg->via.branch))
+				continue;
+
+			(void)sip_reply(sipstack_sip(cm->ss), msg, 200, "OK");
+			if (call->state != CALL_ENDED)
+				call_end(call, 487, 487, "caller");
+			return true;
+		}
+		return false;
+	}
+
+	return false;
+}
+
+
+/* Last in line: an ACK nobody claimed acknowledges a stateless final
+ * answer (407, or a refusal before the a-leg existed). RFC 3261
+ * 17.2.1: it gets no answer (libre would send 501). */
+static bool ack_handler(const struct sip_msg *msg, void *arg)
+{
+	(void)arg;
+
+	return 0 == pl_strcmp(&msg->met, "ACK");
+}
+
+
+static void callmgr_destructor(void *arg)
+{
+	struct callmgr *cm = arg;
+
+	list_flush(&cm->calls);
+	mem_deref(cm->lsnr_ack);
+	mem_deref(cm->lsnr);
+	mem_deref(cm->sock);
+	mem_deref(cm->cfg);
+}
+
+
+int callmgr_alloc(struct callmgr **cmp, struct sipstack *ss,
+		  struct registrar *reg, struct location *loc,
+		  struct events *ev, struct config *cfg)
+{
+	struct callmgr *cm;
+	int err;
+
+	cm = mem_zalloc(sizeof(*cm), callmgr_destructor);
+	if (!cm)
+		return ENOMEM;
+
+	cm->ss = ss;
+	cm->reg = reg;
+	cm->loc = loc;
+	cm->ev = ev;
+	cm->cfg = mem_ref(cfg);
+
+	/* before the session layer's listener: CANCEL of a call we have
+	 * not accepted is ours */
+	err = sip_listen(&cm->lsnr, sipstack_sip(ss), true, request_handler,
+			 cm);
+	if (!err)
+		err = sipsess_listen(&cm->sock, sipstack_sip(ss), 32,
+				     conn_handler, cm);
+	if (!err)
+		err = sip_listen(&cm->lsnr_ack, sipstack_sip(ss), true,
+				 ack_handler, cm);
+
+	if (err)
+		mem_deref(cm);
+	else
+		*cmp = cm;
+
+	return err;
+}
+
+
+void callmgr_set_config(struct callmgr *cm, struct config *cfg)
+{
+	if (!cm || !cfg)
+		return;
+
+	mem_deref(cm->cfg);
+	cm->cfg = mem_ref(cfg);
+}
+
+
+uint32_t callmgr_count(const struct callmgr *cm)
+{
+	struct le *le;
+	uint32_t n = 0;
+
+	for (le = cm ? cm->calls.head : NULL; le; le = le->next) {
+		const struct call *call = le->data;
+		n += call->state != CALL_ENDED;
+	}
+
+	return n;
+}
+
+
+int callmgr_print(struct re_printf *pf, const struct callmgr *cm)
+{
+	uint64_t now = now_ms();
+	struct le *le;
+	int err = 0;
+
+	for (le = cm ? cm->calls.head : NULL; le; le = le->next) {
+		const struct call *call = le->data;
+		struct media_stats a, b;
+
+		if (call->state == CALL_ENDED)
+			continue;
+
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		if (call->a_ep)
+			media_ep_stats(call->a_ep, &a);
+		if (call->b_ep)
+			media_ep_stats(call->b_ep, &b);
+
+		err |= re_hprintf(pf, "%s %s -> %s %s %llus relay a:%llu/%llu "
+				  "lost %llu b:%llu/%llu lost %llu\n",
+				  call->id, call->caller->id, call->dest,
+				  call->state == CALL_ANSWERED ? "answered" :
+				  "routing",
+				  (unsigned long long)(now - call->start) /
+				  1000,
+				  (unsigned long long)a.rx_packets,
+				  (unsigned long long)a.tx_packets,
+				  (unsigned long long)a.lost,
+				  (unsigned long long)b.rx_packets,
+				  (unsigned long long)b.tx_packets,
+				  (unsigned long long)b.lost);
+	}
+
+	return err;
+}

@@ -1,0 +1,400 @@
+/**
+ * @file call_bridge.c  bridge: b-legs, forking, timeouts, failover
+ *
+ * "A,B|C" rings A and B together; if neither answers (busy, declined,
+ * no answer within call_timeout, not registered), C is tried. A user
+ * target rings every registered contact of the user (forking, LIBRARY-
+ * NOTES 1.3: independent sessions, the first 200 wins and the others get
+ * CANCEL). A contact is reached through the address its REGISTER came
+ * from (a Route to it), so phones behind NAT and TCP/TLS flows work. When
+ * every alternative failed, the dialplan goes on with its next action.
+ */
+#include <stdlib.h>
+#include "core.h"
+#include "cause.h"
+#include "config.h"
+#include "location.h"
+#include "media.h"
+#include "sdprelay.h"
+#include "sipstack.h"
+#include "call.h"
+#include "call_int.h"
+
+int bleg_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg);
+
+static void group_failed(struct call *call);
+
+
+static void bleg_destructor(void *arg)
+{
+	struct bleg *bl = arg;
+
+	list_unlink(&bl->le);
+	mem_deref(bl->sess);     /* CANCEL if ringing, BYE if answered */
+	mem_deref(bl->target);
+	mem_deref(bl->uri);
+}
+
+
+static void gc_tmr(void *arg)
+{
+	struct call *call = arg;
+
+	list_flush(&call->dead);
+}
+
+
+/* libre is still inside the session when its close handler runs: the
+ * b-leg is freed from a timer */
+static void bleg_retire(struct bleg *bl)
+{
+	struct call *call = bl->call;
+
+	list_unlink(&bl->le);
+	list_append(&call->dead, &bl->le, bl);
+	tmr_start(&call->tmr_gc, 0, gc_tmr, call);
+}
+
+
+static void note_leg(struct call *call, const struct bleg *bl,
+		     const char *result)
+{
+	(void)mbuf_printf(call->legs, "%s %s: %s\n", bl->target, bl->uri,
+			  result);
+}
+
+
+static void set_b_remote(struct call *call, const struct sip_msg *msg)
+{
+	struct sa raddr;
+
+	if (!mbuf_get_left(msg->mb) ||
+	    sdprelay_audio_addr(msg->mb, &raddr))
+		return;
+
+	media_ep_set_remote(call->b_ep, &raddr);
+
+	mem_deref(call->b_sdp);
+	call->b_sdp = mbuf_alloc(mbuf_get_left(msg->mb));
+	if (call->b_sdp)
+		(void)mbuf_write_mem(call->b_sdp, mbuf_buf(msg->mb),
+				     mbuf_get_left(msg->mb));
+}
+
+
+static void bleg_progress(const struct sip_msg *msg, void *arg)
+{
+	struct bleg *bl = arg;
+	struct call *call = bl->call;
+
+	if (call->state != CALL_ROUTING)
+		return;
+
+	if (msg->scode == 183 && mbuf_get_left(msg->mb)) {
+		/* early media: the caller hears the callee's ringback */
+		set_b_remote(call, msg);
+		media_ep_bridge(call->a_ep, call->b_ep);
+		(void)call_accept_early(call, 183, call->b_sdp);
+	}
+	else if (msg->scode == 180 || msg->scode == 183) {
+		(void)call_accept_early(call, 180, NULL);
+	}
+}
+
+
+static int bleg_answer(const struct sip_msg *msg, void *arg)
+{
+	struct bleg *bl = arg;
+
+	set_b_remote(bl->call, msg);
+	return 0;
+}
+
+
+static void bleg_estab(const struct sip_msg *msg, void *arg)
+{
+	struct bleg *bl = arg;
+	struct call *call = bl->call;
+	struct le *le;
+
+	(void)msg;
+
+	if (call->state != CALL_ROUTING) {
+		/* answered after the call was decided: hang it up */
+		bleg_retire(bl);
+		return;
+	}
+
+	bl->scode = 200;
+	note_leg(call, bl, "answered");
+	tmr_cancel(&call->tmr);
+
+	/* the others get CANCEL */
+	le = call->forks.head;
+	while (le) {
+		struct bleg *other = le->data;
+
+		le = le->next;
+		if (other == bl)
+			continue;
+		note_leg(call, other, "cancelled (answered elsewhere)");
+		mem_deref(other);
+	}
+
+	call_answered(call, bl);
+}
+
+
+static void bleg_close(int err, const struct sip_msg *msg, void *arg)
+{
+	struct bleg *bl = arg;
+	struct call *call = bl->call;
+	char result[64];
+
+	if (bl == call->winner) {
+		log_info("%s: %s hung up", call->id, bl->target);
+		call->winner = NULL;
+		bleg_retire(bl);
+		call_end(call, 16, 0, "callee");
+		return;
+	}
+
+	bl->scode = msg ? msg->scode : (err == ETIMEDOUT ? 408 : 500);
+	(void)re_snprintf(result, sizeof(result), "%u %r", bl->scode,
+			  msg ? &msg->reason : &(struct pl)PL("no answer"));
+	note_leg(call, bl, result);
+	log_info("%s: %s (%s) answered %s", call->id, bl->target, bl->uri,
+		 result);
+
+	{
+		const struct cause *c = cause_from_sip(bl->scode);
+		call->bridge_cause = c ? c->num : 41;
+	}
+
+	bleg_retire(bl);
+
+	if (call->state == CALL_ROUTING && list_isempty(&call->forks))
+		group_failed(call);
+}
+
+
+static int fork_to(struct call *call, const char *target,
+		   const struct binding *b)
+{
+	struct callmgr *cm = call->cm;
+	const struct config *cfg = call->cfg;
+	struct mbuf *desc = NULL;
+	char route[128], from[256];
+	const char *routev[1];
+	struct bleg *bl;
+	int err;
+
+	bl = mem_zalloc(sizeof(*bl), bleg_destructor);
+	if (!bl)
+		return ENOMEM;
+
+	bl->call = call;
+	err  = str_dup(&bl->target, target);
+	err |= str_dup(&bl->uri, b->uri);
+	if (err)
+		goto out;
+
+	/* to the address the REGISTER came from: NAT, TCP/TLS flows */
+	(void)re_snprintf(route, sizeof(route), "sip:%J;transport=%s;lr",
+			  &b->src, b->tp == SIP_TRANSP_TLS ? "tls" :
+			  b->tp == SIP_TRANSP_TCP ? "tcp" : "udp");
+	routev[0] = route;
+
+	(void)re_snprintf(from, sizeof(from), "sip:%s@%s", call->caller->id,
+			  cfg->domain);
+
+	err = bleg_sdp_offer(&desc, call);
+	if (err)
+		goto out;
+
+	err = sipsess_connect(&bl->sess, cm->sock, b->uri,
+			      call->caller->name ? call->caller->name :
+			      call->caller->id, from, call->caller->id,
+			      routev, 1, "application/sdp", desc,
+			      NULL, NULL, false, bleg_offer, bleg_answer,
+			      bleg_progress, bleg_estab, NULL, NULL,
+			      bleg_close, bl, NULL);
+	if (err) {
+		log_warn("%s: cannot call %s at %s: %m", call->id, target,
+			 b->uri, err);
+		goto out;
+	}
+
+	log_info("%s: ringing %s at %s", call->id, target, b->uri);
+	list_append(&call->forks, &bl->le, bl);
+	bl = NULL;
+
+ out:
+	mem_deref(desc);
+	mem_deref(bl);
+	return err;
+}
+
+
+int bleg_sdp_offer(struct mbuf **mbp, struct call *call)
+{
+	struct mbuf tmp = *call->offer;
+
+	tmp.pos = 0;
+	return sdprelay_rewrite(mbp, &tmp, media_ep_local(call->b_ep));
+}
+
+
+static void fork_user(struct call *call, const char *target, const char *id)
+{
+	const struct list *bl = location_lookup(call->cm->loc, id);
+	struct le *le;
+
+	if (list_isempty(bl)) {
+		(void)mbuf_printf(call->legs, "%s: not registered\n", target);
+		call->bridge_cause = 606;    /* USER_NOT_REGISTERED */
+		return;
+	}
+
+	for (le = list_head(bl); le; le = le->next)
+		(void)fork_to(call, target, le->data);
+}
+
+
+static void start_target(struct call *call, const char *t)
+{
+	if (!strncmp(t, "user/", 5)) {
+		struct pl id;
+		const struct config_user *u;
+
+		pl_set_str(&id, t + 5);
+		u = config_user_find(call->cfg, &id);
+		if (!u) {
+			(void)mbuf_printf(call->legs, "%s: no such user\n", t);
+			call->bridge_cause = 1;     /* UNALLOCATED_NUMBER */
+			return;
+		}
+		fork_user(call, t, u->id);
+	}
+	else {
+		/* groups and trunks come with their issues */
+		(void)mbuf_printf(call->legs, "%s: not supported yet\n", t);
+		log_warn("%s: bridge %s: not supported yet", call->id, t);
+		call->bridge_cause = 3;             /* NO_ROUTE_DESTINATION */
+	}
+}
+
+
+static void timeout_tmr(void *arg)
+{
+	struct call *call = arg;
+	struct le *le;
+
+	log_info("%s: no answer within the bridge timeout", call->id);
+
+	le = call->forks.head;
+	while (le) {
+		struct bleg *bl = le->data;
+
+		le = le->next;
+		note_leg(call, bl, "no answer (timeout)");
+		mem_deref(bl);
+	}
+
+	call->bridge_cause = 19;                    /* NO_ANSWER */
+	group_failed(call);
+}
+
+
+/* Start the alternative in group ("A,B"); false if nothing rings. */
+static bool start_group(struct call *call, const char *group)
+{
+	char buf[512], *tok, *save = NULL, *p = buf;
+	const char *to = call_var(call, "call_timeout");
+	uint32_t secs = to ? (uint32_t)atoi(to) : call->cfg->calls.timeout;
+
+	str_ncpy(buf, group, sizeof(buf));
+	while ((tok = strtok_r(p, ",", &save))) {
+		while (*tok == ' ')
+			++tok;
+		start_target(call, tok);
+		p = NULL;
+	}
+
+	if (list_isempty(&call->forks))
+		return false;
+
+	tmr_start(&call->tmr, (secs ? secs : 30) * 1000ULL, timeout_tmr,
+		  call);
+	return true;
+}
+
+
+/* Next alternative after '|', or on with the dialplan. */
+static void group_failed(struct call *call)
+{
+	tmr_cancel(&call->tmr);
+
+	while (call->alts) {
+		char *rest = call->alts, *bar = strchr(rest, '|');
+		char *group = NULL;
+
+		call->alts = NULL;
+		if (bar) {
+			*bar = '\0';
+			(void)str_dup(&call->alts, bar + 1);
+		}
+		(void)str_dup(&group, rest);
+		mem_deref(rest);
+
+		if (group && start_group(call, group)) {
+			mem_deref(group);
+			return;
+		}
+		mem_deref(group);
+	}
+
+	call_continue(call);
+}
+
+
+int call_bridge(struct call *call, const char *data)
+{
+	char *bar;
+	char *first = NULL;
+	int err;
+
+	call->alts = mem_deref(call->alts);
+	err = str_dup(&first, data);
+	if (err)
+		return err;
+
+	bar = strchr(first, '|');
+	if (bar) {
+		*bar = '\0';
+		err = str_dup(&call->alts, bar + 1);
+	}
+
+	if (!err && !start_group(call, first)) {
+		/* nothing rang: the next alternative, or fail now */
+		mem_deref(first);
+		if (!call->alts)
+			return ENOENT;
+		group_failed(call);
+		return 0;
+	}
+
+	mem_deref(first);
+	return err;
+}
+
+
+void call_bridge_stop(struct call *call)
+{
+	tmr_cancel(&call->tmr);
+	call->alts = mem_deref(call->alts);
+
+	/* the winner is a fork too: its BYE goes with it */
+	list_flush(&call->forks);
+	call->winner = NULL;
+}

@@ -1,0 +1,100 @@
+/**
+ * @file call_int.h  Calls, shared by their own files
+ *
+ * call.c         the manager, the a-leg, running the dialplan steps
+ * call_bridge.c  bridge: b-legs, forking, timeouts, failover
+ */
+#ifndef SWITCH_CALL_INT_H
+#define SWITCH_CALL_INT_H
+
+enum call_state {
+	CALL_ROUTING = 0,     /* running steps, not answered          */
+	CALL_ANSWERED,        /* a bridge was answered                 */
+	CALL_ENDED,           /* answered the caller finally; freed soon */
+};
+
+struct callmgr {
+	struct sipsess_sock *sock;
+	struct sip_lsnr *lsnr;        /* CANCEL before accept */
+	struct sip_lsnr *lsnr_ack;    /* ACKs of stateless answers */
+	struct sipstack *ss;          /* weak */
+	struct registrar *reg;        /* weak */
+	struct location *loc;         /* weak */
+	struct events *ev;            /* weak */
+	struct config *cfg;
+	struct list calls;
+	uint32_t seq;
+};
+
+struct call_var {
+	struct le le;
+	char *name;
+	char *value;
+};
+
+struct bleg {
+	struct le le;                 /* in call.forks */
+	struct call *call;            /* weak */
+	struct sipsess *sess;
+	char *target;                 /* "user/1002" */
+	char *uri;                    /* the contact rung */
+	uint16_t scode;               /* final answer, 0 while ringing */
+};
+
+struct call {
+	struct le le;                 /* in callmgr.calls */
+	struct callmgr *cm;           /* weak */
+	char id[16];
+	struct config *cfg;           /* the config the call began with */
+	const struct config_user *caller;   /* in cfg */
+	enum call_state state;
+
+	struct sip_msg *inv;          /* the caller's INVITE */
+	struct sipsess *a;            /* NULL until accepted (18x/200) */
+	bool a_early;                 /* a-leg got a 18x */
+
+	struct mbuf *offer;           /* the caller's SDP */
+	struct mbuf *b_sdp;           /* the answering leg's SDP */
+	struct media_ep *a_ep, *b_ep;
+
+	char *dest;
+	char *context;
+	struct list steps;            /* struct dp_step */
+	struct le *next;              /* the next step to run */
+	struct list vars;             /* struct call_var */
+
+	/* bridge in progress */
+	char *alts;                   /* what follows the next '|', or NULL */
+	struct list forks;            /* struct bleg */
+	struct list dead;             /* closed b-legs, freed from tmr_gc */
+	struct bleg *winner;
+	char *callee;                 /* the target that answered */
+	int bridge_cause;
+
+	struct tmr tmr;               /* sleep, bridge timeout */
+	struct tmr tmr_end;           /* deferred teardown */
+	struct tmr tmr_gc;            /* frees closed b-legs */
+
+	struct mbuf *trace;
+	struct mbuf *legs;
+	uint64_t start, answer;
+	int cause;
+	uint16_t scode;
+	const char *side;
+};
+
+/* call.c */
+void call_continue(struct call *call);
+void call_end(struct call *call, int cause, uint16_t scode,
+	      const char *side);
+const char *call_var(const struct call *call, const char *name);
+int  call_accept_early(struct call *call, uint16_t scode,
+		       const struct mbuf *b_sdp);
+void call_answered(struct call *call, struct bleg *winner);
+
+/* call_bridge.c */
+int  call_bridge(struct call *call, const char *data);
+void call_bridge_stop(struct call *call);
+int  bleg_sdp_offer(struct mbuf **mbp, struct call *call);
+
+#endif

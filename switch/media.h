@@ -1,0 +1,57 @@
+/**
+ * @file media.h  RTP anchoring and relay between the legs of a call
+ *
+ * Each leg of a call gets an endpoint: an RTP/RTCP socket pair bound on
+ * the configured media address, in the configured port range (even RTP
+ * port, RTCP = RTP + 1). Two endpoints are bridged: a packet that arrives
+ * on one goes out of the other to that side's remote address, unchanged
+ * (sequence numbers, timestamps, SSRC and RFC 4733 events intact), with
+ * no allocation per packet.
+ *
+ * Symmetric RTP (RFC 4961): the remote address starts as the one in the
+ * SDP, and latches onto the source of the first packets that arrive, so a
+ * phone behind NAT gets its audio.
+ *
+ * An endpoint that receives nothing for the configured time reports it
+ * (the call hangs up: a crashed phone must not hold a call for ever).
+ *
+ * Single thread for now: everything runs on the loop of the thread that
+ * allocated it (issue 4 moves media to worker threads).
+ */
+#ifndef SWITCH_MEDIA_H
+#define SWITCH_MEDIA_H
+
+struct media_ep;
+
+struct media_stats {
+	uint64_t rx_packets, tx_packets;
+	uint64_t rx_bytes;
+	uint64_t lost;          /* gaps in the received sequence numbers */
+	bool latched;
+};
+
+typedef void (media_timeout_h)(struct media_ep *ep, void *arg);
+
+/**
+ * Allocate an endpoint on ip (port 0), with an even port from
+ * [port_min, port_max) for RTP and the next one for RTCP.
+ */
+int  media_ep_alloc(struct media_ep **epp, const struct sa *ip,
+		    uint16_t port_min, uint16_t port_max);
+
+/** The local RTP address (to put in our SDP). */
+const struct sa *media_ep_local(const struct media_ep *ep);
+
+/** Where this leg's peer said to send RTP (its SDP c= and m= port). */
+void media_ep_set_remote(struct media_ep *ep, const struct sa *rtp);
+
+/** Relay a <-> b (either may be re-bridged; NULL to stop). */
+void media_ep_bridge(struct media_ep *a, struct media_ep *b);
+
+/** Report after ms without a received packet (0: off). */
+void media_ep_set_timeout(struct media_ep *ep, uint32_t ms,
+			  media_timeout_h *h, void *arg);
+
+void media_ep_stats(const struct media_ep *ep, struct media_stats *st);
+
+#endif
