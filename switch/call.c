@@ -356,13 +356,41 @@ static int answer_a(struct call *call, const struct mbuf *b_sdp)
 }
 
 
+/* A phone that crashed must not hold a call for ever: no RTP (nor RTCP)
+ * on a leg for media.timeout_ms ends the call. */
+static void media_timeout(struct media_ep *ep, void *arg)
+{
+	struct call *call = arg;
+
+	log_info("%s: no media from the %s for %u ms", call->id,
+		 ep == call->a_ep ? "caller" : "callee",
+		 call->cfg->media.timeout_ms);
+	call_end(call, 804, 0, "system");       /* MEDIA_TIMEOUT */
+}
+
+
+static void watch_media(struct call *call)
+{
+	if (!call->cfg->media.timeout_ms)
+		return;
+
+	media_ep_set_timeout(call->a_ep, call->cfg->media.timeout_ms,
+			     media_timeout, call);
+	if (call->winner)
+		media_ep_set_timeout(call->b_ep, call->cfg->media.timeout_ms,
+				     media_timeout, call);
+}
+
+
 void call_answered(struct call *call, struct bleg *winner)
 {
-	int err;
+	int err = 0;
 
 	call->winner = winner;
 	(void)str_dup(&call->callee, winner->target);
-	err = answer_a(call, call->b_sdp);
+	/* after "answer" the caller has its 200 already */
+	if (!call->answer)
+		err = answer_a(call, call->b_sdp);
 	if (err) {
 		log_warn("%s: cannot answer the caller: %m", call->id, err);
 		call_end(call, 41, 500, "system");
@@ -370,8 +398,10 @@ void call_answered(struct call *call, struct bleg *winner)
 	}
 
 	call->state = CALL_ANSWERED;
-	call->answer = now_ms();
+	if (!call->answer)
+		call->answer = now_ms();
 	media_ep_bridge(call->a_ep, call->b_ep);
+	watch_media(call);
 	log_info("%s: answered by %s (%s)", call->id, winner->target,
 		 winner->uri);
 	publish(call, EVENT_CALL_ANSWERED);
@@ -556,6 +586,30 @@ void call_continue(struct call *call)
 		else if (!strcmp(name, "transfer")) {
 			err = run_transfer(call, data);
 		}
+		else if (!strcmp(name, "answer")) {
+			if (!call->answer) {
+				err = answer_a(call, NULL);
+				if (!err) {
+					call->answer = now_ms();
+					watch_media(call);
+					publish(call, EVENT_CALL_ANSWERED);
+				}
+			}
+		}
+		else if (!strcmp(name, "echo")) {
+			/* the caller hears itself until it hangs up */
+			if (!call->answer) {
+				err = answer_a(call, NULL);
+				if (err)
+					goto fail;
+				call->answer = now_ms();
+				watch_media(call);
+				publish(call, EVENT_CALL_ANSWERED);
+			}
+			media_ep_bridge(call->a_ep, call->a_ep);
+			mem_deref(data);
+			return;
+		}
 		else if (!strcmp(name, "bridge")) {
 			err = call_bridge(call, data);
 			mem_deref(data);
@@ -564,8 +618,8 @@ void call_continue(struct call *call)
 			continue;
 		}
 		else {
-			/* answer, echo, playback, voicemail need the media
-			 * engine (issues 4 and 6) */
+			/* playback and voicemail need the media engine
+			 * (issues 4 and 6) */
 			log_warn("%s: %s is not available yet; skipped",
 				 call->id, name);
 		}
@@ -573,6 +627,13 @@ void call_continue(struct call *call)
 		if (err)
 			log_warn("%s: %s %s: %m", call->id, name, data, err);
 		mem_deref(data);
+		continue;
+
+	fail:
+		log_warn("%s: %s %s: %m", call->id, name, data, err);
+		mem_deref(data);
+		call_end(call, 41, 500, "system");
+		return;
 	}
 
 	if (call->state == CALL_ROUTING)

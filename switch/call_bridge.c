@@ -252,7 +252,7 @@ static void fork_user(struct call *call, const char *target, const char *id)
 
 	if (list_isempty(bl)) {
 		(void)mbuf_printf(call->legs, "%s: not registered\n", target);
-		call->bridge_cause = 606;    /* USER_NOT_REGISTERED */
+		call->bridge_cause = 806;    /* USER_NOT_REGISTERED */
 		return;
 	}
 
@@ -276,8 +276,62 @@ static void start_target(struct call *call, const char *t)
 		}
 		fork_user(call, t, u->id);
 	}
+	else if (!strncmp(t, "group/", 6)) {
+		const struct config_group *g = config_group_find(call->cfg,
+								  t + 6);
+		char buf[512], *tok, *save = NULL, *p = buf;
+
+		if (!g) {
+			(void)mbuf_printf(call->legs, "%s: no such group\n", t);
+			call->bridge_cause = 1;     /* UNALLOCATED_NUMBER */
+			return;
+		}
+
+		/* sequential: the members become '|' alternatives */
+		if (g->sequential) {
+			struct mbuf *mb = mbuf_alloc(128);
+			char *rest = NULL;
+
+			str_ncpy(buf, g->members, sizeof(buf));
+			while (mb && (tok = strtok_r(p, " \t", &save))) {
+				(void)mbuf_printf(mb, "%suser/%s",
+						  p ? "" : "|", tok);
+				p = NULL;
+			}
+			if (mb && call->alts)
+				(void)mbuf_printf(mb, "|%s", call->alts);
+			if (mb) {
+				mb->pos = 0;
+				(void)mbuf_strdup(mb, &rest, mb->end);
+			}
+			mem_deref(mb);
+
+			/* ring the first member now, the rest in turn */
+			if (rest) {
+				char *bar = strchr(rest, '|');
+
+				call->alts = mem_deref(call->alts);
+				if (bar) {
+					*bar = '\0';
+					(void)str_dup(&call->alts, bar + 1);
+				}
+				start_target(call, rest);
+				mem_deref(rest);
+			}
+			return;
+		}
+
+		str_ncpy(buf, g->members, sizeof(buf));
+		while ((tok = strtok_r(p, " \t", &save))) {
+			char ut[128];
+
+			(void)re_snprintf(ut, sizeof(ut), "user/%s", tok);
+			start_target(call, ut);
+			p = NULL;
+		}
+	}
 	else {
-		/* groups and trunks come with their issues */
+		/* trunks come with their issue */
 		(void)mbuf_printf(call->legs, "%s: not supported yet\n", t);
 		log_warn("%s: bridge %s: not supported yet", call->id, t);
 		call->bridge_cause = 3;             /* NO_ROUTE_DESTINATION */

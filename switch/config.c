@@ -16,6 +16,7 @@ static void config_destructor(void *arg)
 	struct config *cfg = arg;
 
 	mem_deref(cfg->dialplan);
+	list_flush(&cfg->groups);
 	hash_flush(cfg->users);   /* users are on both lists; hash owns */
 	mem_deref(cfg->users);
 	list_clear(&cfg->userl);
@@ -101,6 +102,21 @@ const struct config_user *config_user_find(const struct config *cfg,
 			 user_cmp, (void *)id);
 
 	return le ? le->data : NULL;
+}
+
+
+const struct config_group *config_group_find(const struct config *cfg,
+					     const char *id)
+{
+	struct le *le;
+
+	for (le = cfg ? cfg->groups.head : NULL; le; le = le->next) {
+		const struct config_group *g = le->data;
+		if (!strcmp(g->id, id))
+			return g;
+	}
+
+	return NULL;
 }
 
 

@@ -36,6 +36,13 @@ struct config_user {
 	int line;
 };
 
+struct config_group {
+	struct le le;          /* in config.groups */
+	char *id;
+	char *members;         /* space-separated user ids, as written */
+	bool sequential;       /* strategy="sequential": one after another */
+};
+
 struct config {
 	char *confdir;         /* absolute */
 	char *file;            /* CONFDIR/switchboard.xml */
@@ -77,6 +84,7 @@ struct config {
 	struct hash *users;    /* struct config_user by id */
 	struct list userl;
 	uint32_t user_count;
+	struct list groups;    /* struct config_group */
 
 	struct dialplan *dialplan;   /* compiled <dialplan> sections */
 };
@@ -105,6 +113,8 @@ int  config_errors_print(struct re_printf *pf, const struct list *errl);
 
 const struct config_user *config_user_find(const struct config *cfg,
 					   const struct pl *id);
+const struct config_group *config_group_find(const struct config *cfg,
+					     const char *id);
 
 /** Parse "300", "300s", "500ms", "5m", "1h" into milliseconds. */
 int  config_duration_ms(uint64_t *msp, const char *s);

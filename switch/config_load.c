@@ -657,6 +657,50 @@ static int load_user(struct loader *ld, const xmlNode *n)
 }
 
 
+static void group_destructor(void *arg)
+{
+	struct config_group *g = arg;
+
+	list_unlink(&g->le);
+	mem_deref(g->id);
+	mem_deref(g->members);
+}
+
+
+static int add_group(struct loader *ld, const xmlNode *n, const char *id,
+		     const char *members)
+{
+	struct config_group *g;
+	char *strategy;
+	int err;
+
+	if (!id)
+		return 0;
+
+	if (config_group_find(ld->cfg, id)) {
+		add_error_at(ld, n, "duplicate group id \"%s\"", id);
+		return 0;
+	}
+
+	g = mem_zalloc(sizeof(*g), group_destructor);
+	if (!g)
+		return ENOMEM;
+
+	err  = str_dup(&g->id, id);
+	err |= str_dup(&g->members, members ? members : "");
+	strategy = attr(n, "strategy");
+	g->sequential = strategy && !strcmp(strategy, "sequential");
+	xmlFree(strategy);
+
+	if (err)
+		mem_deref(g);
+	else
+		list_append(&ld->cfg->groups, &g->le, g);
+
+	return err;
+}
+
+
 static int load_directory(struct loader *ld, const xmlNode *dir)
 {
 	const xmlNode *n;
@@ -690,6 +734,8 @@ static int load_directory(struct loader *ld, const xmlNode *dir)
 					     "not a user", id, &m);
 			pl_advance(&pl, m.p + m.l - pl.p);
 		}
+
+		err = add_group(ld, n, id, members);
 
 		xmlFree(id);
 		xmlFree(members);

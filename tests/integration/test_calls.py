@@ -20,8 +20,14 @@ import time
 import harness
 from harness import run_sipp, free_port, log
 
-PW = {u: 'secret' + u for u in ('1001', '1002', '1003', '1004')}
+PW = {u: 'secret' + u for u in ('1001', '1002', '1003', '1004', '1005',
+                                 '1006', '1007')}
 USERS = [{'id': u, 'password': p} for u, p in PW.items()]
+
+DIRECTORY_EXTRA = '''  <directory>
+    <group id="sales" members="1006 1007" strategy="simultaneous"/>
+  </directory>
+'''
 
 DIALPLAN = '''  <dialplan>
     <context name="default">
@@ -29,6 +35,11 @@ DIALPLAN = '''  <dialplan>
         <condition field="destination_number" expression="^1003$">
           <action application="bridge" data="user/1003"/>
           <action application="bridge" data="user/1004"/>
+        </condition>
+      </extension>
+      <extension name="sales">
+        <condition field="destination_number" expression="^2000$">
+          <action application="bridge" data="group/sales"/>
         </condition>
       </extension>
       <extension name="internal">
@@ -161,12 +172,54 @@ def no_route(t, pbx):
             'CDR of the unroutable call: %r' % row)
 
 
+def two_contacts(t, pbx):
+    """A user with two registered phones: both ring, the first to answer
+    gets the call, the other one gets CANCEL."""
+    pa, pb = free_port(), free_port()
+    register(t, pbx, '1005', pa)
+    register(t, pbx, '1005', pb)
+    t.check(len(pbx.registrations('1005')) == 2, 'two bindings of 1005')
+    ans = callee(pbx, 'uas_answer.xml', pa)
+    cancelled = callee(pbx, 'uas_cancel.xml', pb)
+    time.sleep(0.2)
+    r = call(pbx, 'call_answered.xml', '1001', '1005')
+    t.check(r.rc == 0, 'caller 1001 -> 1005 (two phones): exit %d' % r.rc)
+    finish(ans, 'the phone of 1005 that answers', t)
+    finish(cancelled, 'the phone of 1005 that gets CANCEL', t)
+    rows = wait_cdr(pbx, 5)
+    row = rows[0] if rows else {}
+    t.check(row.get('callee') == 'user/1005' and
+            'cancelled (answered elsewhere)' in row.get('legs', ''),
+            'CDR of the forked call: %r' % row)
+
+
+def group(t, pbx):
+    """group/sales rings 1006 (busy) and 1007 together; 1007 answers."""
+    p6, p7 = free_port(), free_port()
+    register(t, pbx, '1006', p6)
+    register(t, pbx, '1007', p7)
+    busy = callee(pbx, 'uas_busy.xml', p6)
+    ans = callee(pbx, 'uas_answer.xml', p7)
+    time.sleep(0.2)
+    r = call(pbx, 'call_answered.xml', '1001', '2000')
+    t.check(r.rc == 0, 'caller 1001 -> 2000 (group sales): exit %d' % r.rc)
+    finish(busy, 'group member 1006 (busy)', t)
+    finish(ans, 'group member 1007', t)
+    rows = wait_cdr(pbx, 6)
+    row = rows[0] if rows else {}
+    t.check(row.get('callee') == 'user/1007' and
+            row.get('destination') == '2000', 'CDR of the group call: %r'
+            % row)
+
+
 def body(start, t):
-    pbx = start('calls', USERS, extra_xml=DIALPLAN)
+    pbx = start('calls', USERS, extra_xml=DIRECTORY_EXTRA + DIALPLAN)
     t.run(answered, pbx)
     t.run(busy_goes_on, pbx)
     t.run(cancelled, pbx)
     t.run(no_route, pbx)
+    t.run(two_contacts, pbx)
+    t.run(group, pbx)
     t.current = 'end'
     t.check(pbx.alive(), 'daemon died')
     t.check(pbx.stop() == 0, 'daemon did not exit 0 on SIGTERM')
