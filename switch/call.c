@@ -430,8 +430,13 @@ static int mirror_answer(struct mbuf **descp, const struct sip_msg *msg,
 		return err;
 
 	if (peer && !sdprelay_rewrite(&fwd, msg->mb,
-				      media_ep_local(peer_out)))
-		(void)sipsess_modify(peer, fwd);
+				      media_ep_local(peer_out))) {
+		/* libre refuses a second re-INVITE while one is pending;
+		 * the other side keeps its previous direction then */
+		err = sipsess_modify(peer, fwd);
+		if (err)
+			log_warn("re-INVITE not passed on: %m", err);
+	}
 	mem_deref(fwd);
 	(void)peer_ep;
 

@@ -166,13 +166,17 @@ class Pbx:
 
     users: list of dicts {'id', 'password'} or {'id', 'ha1'}, optional
            'name'; registrar/auth: dicts of attributes for <registrar> and
-           <auth> (values converted with str()).
+           <auth> (values converted with str()). extra_xml goes after
+           <directory>; settings_xml inside <settings> (e.g.
+           '<media rtp-timeout="2s"/>').
     """
 
     def __init__(self, name, users, registrar=None, auth=None, tls=False,
-                 rogue=False, domain='127.0.0.1', extra_xml=''):
+                 rogue=False, domain='127.0.0.1', extra_xml='',
+                 settings_xml=''):
         self.name = name
         self.extra_xml = extra_xml
+        self.settings_xml = settings_xml
         self.users = users
         self.registrar = registrar or {}
         self.auth = auth or {}
@@ -231,6 +235,8 @@ class Pbx:
             ls.append('    <registrar %s/>' % _attrs(self.registrar))
         if self.auth:
             ls.append('    <auth %s/>' % _attrs(self.auth))
+        if self.settings_xml:
+            ls.append('    ' + self.settings_xml.strip())
         us = []
         for u in self.users:
             a = {'id': u['id'], 'name': u.get('name', 'User %s' % u['id']),
