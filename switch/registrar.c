@@ -664,6 +664,55 @@ static bool authz_realm_handler(const struct sip_hdr *hdr,
 }
 
 
+/* ---- lock-out ---- */
+
+/*
+ * While src is locked, only a phone that holds a registration from that
+ * address goes on (one office behind one NAT address), and only as long
+ * as its own user is not the one failing. name is the user the request
+ * is for (the AOR of a REGISTER, the caller of an INVITE).
+ */
+static bool lock_exempt(struct registrar *r, const struct sip_msg *msg,
+			const struct config_user *user,
+			const struct pl *name, uint64_t now_ms)
+{
+	return user && location_has_binding_from(r->loc, user->id, &msg->src,
+						 (uint64_t)time(NULL))
+		&& lockout_user_failures(r->lockout, &msg->src, name, now_ms)
+		< r->cfg->auth.max_failures;
+}
+
+
+/* 403 if src is locked and the request is not exempt; true if refused */
+static bool refuse_locked(struct registrar *r, const struct sip_msg *msg,
+			  const struct config_user *user,
+			  const struct pl *name, uint64_t now_ms)
+{
+	if (!lockout_is_locked(r->lockout, &msg->src, now_ms) ||
+	    lock_exempt(r, msg, user, name, now_ms))
+		return false;
+
+	++r->stats.locked_out;
+	(void)sip_reply(sipstack_sip(r->ss), msg, 403, "Forbidden");
+	return true;
+}
+
+
+/* A failed authentication as authname: counted, and the lock (if it
+ * starts now) logged once. */
+static void count_failure(struct registrar *r, const struct sip_msg *msg,
+			  const struct pl *authname, uint64_t now_ms)
+{
+	++r->stats.auth_failed;
+
+	if (lockout_fail(r->lockout, &msg->src, authname, now_ms))
+		log_warn("auth: %j locked out for %us after %u failed "
+			 "authentications (last as \"%r\")", &msg->src,
+			 r->cfg->auth.lockout, r->cfg->auth.max_failures,
+			 authname);
+}
+
+
 static void handle_register(struct registrar *r, const struct sip_msg *msg)
 {
 	struct reg_req rq;
@@ -671,7 +720,6 @@ static void handle_register(struct registrar *r, const struct sip_msg *msg)
 	struct pl user = PL_INIT;
 	uint64_t now_ms = tmr_jiffies();
 	enum digest_result res;
-	bool locked, exempt = false;
 
 	++r->stats.requests;
 
@@ -687,22 +735,8 @@ static void handle_register(struct registrar *r, const struct sip_msg *msg)
 	rq.msg = msg;
 	rq.user = config_user_find(r->cfg, &msg->to.uri.user);
 
-	locked = lockout_is_locked(r->lockout, &msg->src, now_ms);
-	if (locked) {
-		/* A phone that already holds a registration from this
-		 * address keeps working; everybody else waits. */
-		exempt = rq.user && location_has_binding_from(
-			r->loc, rq.user->id, &msg->src, (uint64_t)time(NULL))
-			&& lockout_user_failures(r->lockout, &msg->src,
-						 &msg->to.uri.user, now_ms)
-			< r->cfg->auth.max_failures;
-		if (!exempt) {
-			++r->stats.locked_out;
-			(void)sip_reply(sipstack_sip(r->ss), msg, 403,
-					"Forbidden");
-			return;
-		}
-	}
+	if (refuse_locked(r, msg, rq.user, &msg->to.uri.user, now_ms))
+		return;
 
 	authz = sip_msg_hdr_apply(msg, true, SIP_HDR_AUTHORIZATION,
 				  authz_realm_handler, r->cfg->domain);
@@ -746,27 +780,9 @@ static void handle_register(struct registrar *r, const struct sip_msg *msg)
 
 	case DIGEST_FAIL:
 	default:
-		++r->stats.auth_failed;
-		if (lockout_fail(r->lockout, &msg->src, &user, now_ms)) {
-			log_warn("registrar: %j locked out for %us after %u "
-				 "failed authentications (last as \"%r\")",
-				 &msg->src, r->cfg->auth.lockout,
-				 r->cfg->auth.max_failures, &user);
-		}
-
-		if (exempt)
-			exempt = lockout_user_failures(r->lockout, &msg->src,
-						       &msg->to.uri.user,
-						       now_ms)
-				< r->cfg->auth.max_failures;
-
-		if (!exempt && lockout_is_locked(r->lockout, &msg->src,
-						 now_ms)) {
-			++r->stats.locked_out;
-			(void)sip_reply(sipstack_sip(r->ss), msg, 403,
-					"Forbidden");
+		count_failure(r, msg, &user, now_ms);
+		if (refuse_locked(r, msg, rq.user, &msg->to.uri.user, now_ms))
 			return;
-		}
 
 		reply_challenge(r, msg, false);
 		return;
@@ -843,23 +859,11 @@ bool registrar_authenticate(struct registrar *r, const struct sip_msg *msg,
 	struct pl name = PL_INIT;
 	uint64_t now_ms = tmr_jiffies();
 	enum digest_result res;
-	bool exempt = false;
 
 	user = config_user_find(r->cfg, &msg->from.uri.user);
 
-	if (lockout_is_locked(r->lockout, &msg->src, now_ms)) {
-		exempt = user && location_has_binding_from(
-			r->loc, user->id, &msg->src, (uint64_t)time(NULL))
-			&& lockout_user_failures(r->lockout, &msg->src,
-						 &msg->from.uri.user, now_ms)
-			< r->cfg->auth.max_failures;
-		if (!exempt) {
-			++r->stats.locked_out;
-			(void)sip_reply(sipstack_sip(r->ss), msg, 403,
-					"Forbidden");
-			return false;
-		}
-	}
+	if (refuse_locked(r, msg, user, &msg->from.uri.user, now_ms))
+		return false;
 
 	authz = sip_msg_hdr_apply(msg, true, SIP_HDR_PROXY_AUTHORIZATION,
 				  authz_realm_handler, r->cfg->domain);
@@ -890,18 +894,10 @@ bool registrar_authenticate(struct registrar *r, const struct sip_msg *msg,
 		return false;
 
 	default:
-		++r->stats.auth_failed;
-		if (lockout_fail(r->lockout, &msg->src, &name, now_ms))
-			log_warn("auth: %j locked out for %us after %u failed "
-				 "authentications (last as \"%r\")",
-				 &msg->src, r->cfg->auth.lockout,
-				 r->cfg->auth.max_failures, &name);
-		if (lockout_is_locked(r->lockout, &msg->src, now_ms)) {
-			++r->stats.locked_out;
-			(void)sip_reply(sipstack_sip(r->ss), msg, 403,
-					"Forbidden");
+		count_failure(r, msg, &name, now_ms);
+		if (refuse_locked(r, msg, user, &msg->from.uri.user, now_ms))
 			return false;
-		}
+
 		challenge(r, msg, false, true);
 		return false;
 	}
