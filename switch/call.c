@@ -20,6 +20,7 @@
 #include "events.h"
 #include "location.h"
 #include "media.h"
+#include "player.h"
 #include "registrar.h"
 #include "sdprelay.h"
 #include "sipstack.h"
@@ -54,6 +55,7 @@ static void call_destructor(void *arg)
 {
 	struct call *call = arg;
 
+	mem_deref(call->player);
 	tmr_cancel(&call->tmr);
 	tmr_cancel(&call->tmr_end);
 	tmr_cancel(&call->tmr_gc);
@@ -241,6 +243,7 @@ void call_end(struct call *call, int cause, uint16_t scode,
 	call->side = side;
 
 	tmr_cancel(&call->tmr);
+	call->player = mem_deref(call->player);
 	call_bridge_stop(call);
 
 	log_info("%s: ended, %s (%d), by the %s", call->id,
@@ -506,6 +509,50 @@ static void sleep_done(void *arg)
 }
 
 
+static void playback_done(int err, void *arg)
+{
+	struct call *call = arg;
+
+	call->player = mem_deref(call->player);
+	if (err)
+		log_warn("%s: playback: %m", call->id, err);
+	call_continue(call);
+}
+
+
+/* A prompt or a tone to the caller: as early media (183) when the call
+ * is not answered, so announcements cost the caller nothing. */
+static int run_playback(struct call *call, const char *data)
+{
+	struct mbuf tmp = *call->offer;
+	int pt, err;
+
+	tmp.pos = 0;
+	pt = sdprelay_g711_pt(&tmp);
+	if (pt < 0)
+		return ENOTSUP;      /* transcoding comes with issue 4 */
+
+	if (!call->answer && !call->a_early) {
+		err = call_accept_early(call, 183, NULL);
+		if (err)
+			return err;
+	}
+
+	/* a file name is relative to the config folder */
+	if (strncmp(data, "tone://", 7) && data[0] != '/') {
+		char path[512];
+
+		(void)re_snprintf(path, sizeof(path), "%s/%s",
+				  call->cfg->confdir, data);
+		return player_alloc(&call->player, call->a_ep, &call->a_rtp,
+				    (uint8_t)pt, path, playback_done, call);
+	}
+
+	return player_alloc(&call->player, call->a_ep, &call->a_rtp,
+			    (uint8_t)pt, data, playback_done, call);
+}
+
+
 static int run_transfer(struct call *call, const char *data)
 {
 	struct dp_channel ch;
@@ -591,6 +638,14 @@ void call_continue(struct call *call)
 		else if (!strcmp(name, "transfer")) {
 			err = run_transfer(call, data);
 		}
+		else if (!strcmp(name, "playback")) {
+			err = run_playback(call, data);
+			mem_deref(data);
+			if (!err)
+				return;      /* continues when it ends */
+			log_warn("%s: playback: %m", call->id, err);
+			continue;
+		}
 		else if (!strcmp(name, "answer")) {
 			if (!call->answer) {
 				err = answer_a(call, NULL);
@@ -623,8 +678,7 @@ void call_continue(struct call *call)
 			continue;
 		}
 		else {
-			/* playback and voicemail need the media engine
-			 * (issues 4 and 6) */
+			/* voicemail comes with its issue (6) */
 			log_warn("%s: %s is not available yet; skipped",
 				 call->id, name);
 		}

@@ -7,6 +7,8 @@
 #ifndef SWITCH_CALL_INT_H
 #define SWITCH_CALL_INT_H
 
+#include "player.h"
+
 enum call_state {
 	CALL_ROUTING = 0,     /* running steps, not answered          */
 	CALL_ANSWERED,        /* a bridge was answered                 */
@@ -71,6 +73,8 @@ struct call {
 	char *callee;                 /* the target that answered */
 	int bridge_cause;
 
+	struct player *player;        /* playback in progress */
+	struct player_rtp a_rtp;      /* our RTP stream to the caller */
 	struct tmr tmr;               /* sleep, bridge timeout */
 	struct tmr tmr_end;           /* deferred teardown */
 	struct tmr tmr_gc;            /* frees closed b-legs */

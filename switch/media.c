@@ -468,3 +468,21 @@ void media_ep_stats(const struct media_ep *ep, struct media_stats *st)
 	st->lost       = ep->seq.lost_before + seq_lost(&ep->seq);
 	st->latched    = ep->rtp.latched;
 }
+
+
+int media_ep_send(struct media_ep *ep, struct mbuf *mb)
+{
+	int err;
+
+	if (!ep || !mb)
+		return EINVAL;
+
+	if (!ep->rtp.has_raddr)
+		return ENOTCONN;
+
+	err = udp_send(ep->rtp.us, &ep->rtp.raddr, mb);
+	if (!err)
+		++ep->tx_packets;
+
+	return err;
+}

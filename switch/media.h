@@ -54,4 +54,7 @@ void media_ep_set_timeout(struct media_ep *ep, uint32_t ms,
 
 void media_ep_stats(const struct media_ep *ep, struct media_stats *st);
 
+/** Send one RTP packet of our own (a player) to the leg's remote. */
+int  media_ep_send(struct media_ep *ep, struct mbuf *mb);
+
 #endif

@@ -203,3 +203,39 @@ int sdprelay_answer(struct mbuf **outp, const struct mbuf *offer,
 	*outp = mb;
 	return 0;
 }
+
+
+int sdprelay_g711_pt(const struct mbuf *sdp)
+{
+	struct pl rest, line;
+
+	if (!sdp)
+		return -1;
+
+	rest.p = (const char *)sdp->buf;
+	rest.l = sdp->end;
+
+	/* m=audio PORT RTP/AVP 8 0 101: the first of 0 and 8 */
+	while (next_line(&rest, &line)) {
+		struct pl fmts;
+		const char *p;
+
+		if (!starts(&line, "m=audio "))
+			continue;
+		if (re_regex(line.p, line.l, "RTP/AVP[^]*", &fmts))
+			return -1;
+		for (p = fmts.p; p < fmts.p + fmts.l; p++) {
+			if (*p != ' ')
+				continue;
+			if (p + 2 <= fmts.p + fmts.l && p[1] == '0' &&
+			    (p + 2 == fmts.p + fmts.l || p[2] == ' '))
+				return 0;
+			if (p + 2 <= fmts.p + fmts.l && p[1] == '8' &&
+			    (p + 2 == fmts.p + fmts.l || p[2] == ' '))
+				return 8;
+		}
+		return -1;
+	}
+
+	return -1;
+}

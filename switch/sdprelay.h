@@ -24,4 +24,8 @@ int  sdprelay_rewrite(struct mbuf **outp, const struct mbuf *sdp,
 int  sdprelay_answer(struct mbuf **outp, const struct mbuf *offer,
 		     const struct sa *local);
 
+/** The first of PCMU (0) and PCMA (8) in the audio stream's formats, or
+ *  -1 if it offers neither (what a player sends). */
+int  sdprelay_g711_pt(const struct mbuf *sdp);
+
 #endif
