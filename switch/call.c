@@ -244,6 +244,25 @@ void call_end(struct call *call, int cause, uint16_t scode,
 
 	tmr_cancel(&call->tmr);
 	call->player = mem_deref(call->player);
+
+	/* RFC 3326: the BYEs and CANCELs that go out now say why */
+	if (cause_is_q850(c)) {
+		struct le *le;
+
+		if (call->a && call->answer)
+			(void)sipsess_set_close_headers(call->a,
+				"Reason: Q.850;cause=%d;text=\"%s\"\r\n",
+				c->num, c->name);
+		for (le = call->forks.head; le; le = le->next) {
+			struct bleg *bl = le->data;
+
+			if (bl->sess)
+				(void)sipsess_set_close_headers(bl->sess,
+					"Reason: Q.850;cause=%d;text=\"%s\"\r\n",
+					c->num, c->name);
+		}
+	}
+
 	call_bridge_stop(call);
 
 	log_info("%s: ended, %s (%d), by the %s", call->id,

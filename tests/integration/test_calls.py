@@ -168,7 +168,7 @@ def received_invites(logfile):
 def answered(t, pbx):
     port = free_port()
     register(t, pbx, '1002', port)
-    p = callee(pbx, 'uas_answer.xml', port)
+    p = callee(pbx, 'uas_answer_reason.xml', port)
     time.sleep(0.2)   # sipp binds its port; the INVITE comes later anyway
     r = call(pbx, 'call_answered.xml', '1001', '1002')
     t.check(r.rc == 0, 'caller 1001 -> 1002: sipp exit %d' % r.rc)
