@@ -34,6 +34,7 @@ from harness import run_sipp, free_port, log
 # 1008-1012: one callee each for the cases below, so that no binding left
 # by an earlier case can ring
 PW = {u: 'secret' + u for u in ('1001', '1002', '1003', '1004', '1005',
+                                 '1013',
                                  '1006', '1007', '1008', '1009', '1010',
                                  '1011', '1012')}
 USERS = [{'id': u, 'password': p} for u, p in PW.items()]
@@ -49,6 +50,13 @@ DIALPLAN = '''  <dialplan>
         <condition field="destination_number" expression="^1003$">
           <action application="bridge" data="user/1003"/>
           <action application="bridge" data="user/1004"/>
+        </condition>
+      </extension>
+      <extension name="transfer">
+        <condition field="destination_number" expression="^8000$">
+          <action application="set" data="target=1013"/>
+          <action application="log" data="INFO transferring to ${target}"/>
+          <action application="transfer" data="${target}"/>
         </condition>
       </extension>
       <extension name="sales">
@@ -424,6 +432,31 @@ def media_timeout(t, start):
     t.check(pbx.alive(), 'the rtp-timeout daemon died')
 
 
+def transfer(t, pbx):
+    """8000: set a variable, transfer to it; the call is routed again as
+    if 1013 had been dialled and reaches 1013's phone."""
+    port = free_port()
+    register(t, pbx, '1013', port)
+    p = callee(pbx, 'uas_answer.xml', port)
+    time.sleep(0.2)
+    r = call(pbx, 'call_answered.xml', '1001', '8000')
+    t.check(r.rc == 0, 'caller 1001 -> 8000 (transfer to 1013): exit %d'
+            % r.rc)
+    finish(p, 'callee 1013 (after the transfer)', t)
+    rows = cdr_rows(pbx)
+    row = next((x for x in rows if x.get('callee') == 'user/1013'), {})
+    t.check(row.get('destination') == '1013',
+            'CDR of the transferred call: %r' % row)
+    r2 = subprocess.run([pbx.bin, 'ctl', '-c', pbx.confdir, '-d',
+                         pbx.datadir, 'cdr', '--trace', row.get('call_id',
+                                                                 '-')],
+                        capture_output=True, text=True, timeout=10)
+    t.check('transfer to 1013' in r2.stdout and
+            'extension "transfer"' in r2.stdout,
+            'the decision trace does not show the transfer:\n%s'
+            % r2.stdout)
+
+
 def body(start, t):
     pbx = start('calls', USERS, extra_xml=DIRECTORY_EXTRA + DIALPLAN)
     t.run(answered, pbx)
@@ -436,6 +469,7 @@ def body(start, t):
     t.run(no_answer, pbx)
     t.run(hold_resume, pbx)
     t.run(retransmitted_invite, pbx)
+    t.run(transfer, pbx)
     t.run(media_timeout, start)
     t.current = 'end'
     t.check(pbx.alive(), 'daemon died')
