@@ -355,9 +355,10 @@ def baresip_call(t, pbx):
                 and row['callee'] == 'user/1002' and
                 row['cause_name'] == 'NORMAL_CLEARING' and
                 row['hangup_side'] == 'caller', 'CDR row: %r' % row)
-        t.check(int(row['billsec_ms'] or 0) >= RELAYED * 20,
+        # N packets 20 ms apart span (N - 1) x 20 ms
+        t.check(int(row['billsec_ms'] or 0) >= (RELAYED - 1) * 20,
                 'billsec %s ms, but %d packets (%d ms) went each way'
-                % (row['billsec_ms'], RELAYED, RELAYED * 20))
+                % (row['billsec_ms'], RELAYED, (RELAYED - 1) * 20))
         ok = True
     finally:
         for p in (a, b):

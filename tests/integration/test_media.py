@@ -781,7 +781,8 @@ def python_call(t, pbx, pt, up, down, ncdr, tones=None):
                 and row['callee'] == 'user/1002', 'CDR row: %r' % row)
         t.check(row['cause_name'] == 'NORMAL_CLEARING' and
                 row['hangup_side'] == 'caller', 'CDR cause/side: %r' % row)
-        secs = max(len(up), len(down)) * PACE
+        # N packets PACE apart span (N - 1) x PACE
+        secs = (max(len(up), len(down)) - 1) * PACE
         t.check(int(row['billsec_ms'] or 0) >= secs * 1000,
                 'billsec %s ms for a call that carried %.1f s of RTP'
                 % (row['billsec_ms'], secs))
