@@ -32,22 +32,12 @@ enum {
 };
 
 
-static uint64_t now_ms(void)
+uint64_t call_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-
-static void var_destructor(void *arg)
-{
-	struct call_var *v = arg;
-
-	list_unlink(&v->le);
-	mem_deref(v->name);
-	mem_deref(v->value);
 }
 
 
@@ -77,87 +67,6 @@ static void call_destructor(void *arg)
 	mem_deref(call->trace);
 	mem_deref(call->legs);
 	mem_deref(call->cfg);
-}
-
-
-/* ---- variables ---- */
-
-const char *call_var(const struct call *call, const char *name)
-{
-	struct le *le;
-
-	for (le = call->vars.head; le; le = le->next) {
-		const struct call_var *v = le->data;
-		if (!strcmp(v->name, name))
-			return v->value;
-	}
-
-	return NULL;
-}
-
-
-static void var_unset(struct call *call, const char *name)
-{
-	struct le *le;
-
-	for (le = call->vars.head; le; le = le->next) {
-		struct call_var *v = le->data;
-		if (!strcmp(v->name, name)) {
-			mem_deref(v);
-			return;
-		}
-	}
-}
-
-
-static int var_set(struct call *call, const char *assignment)
-{
-	const char *eq = strchr(assignment, '=');
-	struct call_var *v;
-	int err;
-
-	if (!eq)
-		return EINVAL;
-
-	v = mem_zalloc(sizeof(*v), var_destructor);
-	if (!v)
-		return ENOMEM;
-
-	err  = re_sdprintf(&v->name, "%b", assignment,
-			   (size_t)(eq - assignment));
-	err |= str_dup(&v->value, eq + 1);
-	if (err) {
-		mem_deref(v);
-		return err;
-	}
-
-	var_unset(call, v->name);
-	list_append(&call->vars, &v->le, v);
-	return 0;
-}
-
-
-static const char *var_handler(const char *name, void *arg)
-{
-	return call_var(arg, name);
-}
-
-
-static void channel(struct dp_channel *ch, const struct call *call)
-{
-	static char addr[64];
-
-	(void)re_snprintf(addr, sizeof(addr), "%j", &call->inv->src);
-	memset(ch, 0, sizeof(*ch));
-	ch->destination_number = call->dest;
-	ch->caller_id_number = call->caller->id;
-	ch->caller_id_name = call->caller->name ? call->caller->name
-		: call->caller->id;
-	ch->network_addr = addr;
-	ch->context = call->context;
-	ch->var = var_handler;
-	ch->arg = (void *)call;
-	ch->now = time(NULL);
 }
 
 
@@ -201,7 +110,7 @@ static const char *cstr(struct mbuf *mb)
 }
 
 
-static void publish(struct call *call, enum event_type type)
+void call_publish(struct call *call, enum event_type type)
 {
 	struct call_event ce;
 
@@ -214,7 +123,7 @@ static void publish(struct call *call, enum event_type type)
 	ce.callee = call->callee;
 	ce.start = call->start;
 	ce.answer = call->answer;
-	ce.end = type == EVENT_CALL_ENDED ? now_ms() : 0;
+	ce.end = type == EVENT_CALL_ENDED ? call_now_ms() : 0;
 	ce.cause = call->cause;
 	ce.sip_code = call->scode;
 	ce.hangup_side = call->side;
@@ -286,7 +195,7 @@ void call_end(struct call *call, int cause, uint16_t scode,
 	call->a_ep = mem_deref(call->a_ep);
 	call->b_ep = mem_deref(call->b_ep);
 
-	publish(call, EVENT_CALL_ENDED);
+	call_publish(call, EVENT_CALL_ENDED);
 
 	tmr_start(&call->tmr_end, call->answer ? 0 : REJECTED_LINGER_MS,
 		  end_tmr, call);
@@ -354,7 +263,7 @@ int call_accept_early(struct call *call, uint16_t scode,
 }
 
 
-static int answer_a(struct call *call, const struct mbuf *b_sdp)
+int call_answer_a(struct call *call, const struct mbuf *b_sdp)
 {
 	struct mbuf *desc = NULL;
 	int err;
@@ -391,7 +300,7 @@ static void media_timeout(struct media_ep *ep, void *arg)
 }
 
 
-static void watch_media(struct call *call)
+void call_watch_media(struct call *call)
 {
 	if (!call->cfg->media.timeout_ms)
 		return;
@@ -412,7 +321,7 @@ void call_answered(struct call *call, struct bleg *winner)
 	(void)str_dup(&call->callee, winner->target);
 	/* after "answer" the caller has its 200 already */
 	if (!call->answer)
-		err = answer_a(call, call->b_sdp);
+		err = call_answer_a(call, call->b_sdp);
 	if (err) {
 		log_warn("%s: cannot answer the caller: %m", call->id, err);
 		call_end(call, 41, 500, "system");
@@ -421,12 +330,12 @@ void call_answered(struct call *call, struct bleg *winner)
 
 	call->state = CALL_ANSWERED;
 	if (!call->answer)
-		call->answer = now_ms();
+		call->answer = call_now_ms();
 	media_ep_bridge(call->a_ep, call->b_ep);
-	watch_media(call);
+	call_watch_media(call);
 	log_info("%s: answered by %s (%s)", call->id, winner->target,
 		 winner->uri);
-	publish(call, EVENT_CALL_ANSWERED);
+	call_publish(call, EVENT_CALL_ANSWERED);
 }
 
 
@@ -478,7 +387,6 @@ static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 }
 
 
-int bleg_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg);
 int bleg_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 {
 	struct bleg *bl = arg;
@@ -517,206 +425,6 @@ static void a_close_handler(int err, const struct sip_msg *msg, void *arg)
 	log_info("%s: the caller hung up (%m)", call->id, err);
 	call->a = mem_deref(call->a);
 	call_end(call, call->answer ? 16 : 487, 487, "caller");
-}
-
-
-/* ---- running the steps ---- */
-
-static void sleep_done(void *arg)
-{
-	call_continue(arg);
-}
-
-
-static void playback_done(int err, void *arg)
-{
-	struct call *call = arg;
-
-	call->player = mem_deref(call->player);
-	if (err)
-		log_warn("%s: playback: %m", call->id, err);
-	call_continue(call);
-}
-
-
-/* A prompt or a tone to the caller: as early media (183) when the call
- * is not answered, so announcements cost the caller nothing. */
-static int run_playback(struct call *call, const char *data)
-{
-	struct mbuf tmp = *call->offer;
-	int pt, err;
-
-	tmp.pos = 0;
-	pt = sdprelay_g711_pt(&tmp);
-	if (pt < 0)
-		return ENOTSUP;      /* transcoding comes with issue 4 */
-
-	if (!call->answer && !call->a_early) {
-		err = call_accept_early(call, 183, NULL);
-		if (err)
-			return err;
-	}
-
-	/* a file name is relative to the config folder */
-	if (strncmp(data, "tone://", 7) && data[0] != '/') {
-		char path[512];
-
-		(void)re_snprintf(path, sizeof(path), "%s/%s",
-				  call->cfg->confdir, data);
-		return player_alloc(&call->player, call->a_ep, &call->a_rtp,
-				    (uint8_t)pt, path, playback_done, call);
-	}
-
-	return player_alloc(&call->player, call->a_ep, &call->a_rtp,
-			    (uint8_t)pt, data, playback_done, call);
-}
-
-
-static int run_transfer(struct call *call, const char *data)
-{
-	struct dp_channel ch;
-	char ext[128], ctx[128] = "";
-	const char *e = NULL;
-	int err;
-
-	if (sscanf(data, "%127s %127s", ext, ctx) < 1)
-		return EINVAL;
-
-	mem_deref(call->dest);
-	call->dest = NULL;
-	err = str_dup(&call->dest, ext);
-	if (!err && ctx[0]) {
-		mem_deref(call->context);
-		call->context = NULL;
-		err = str_dup(&call->context, ctx);
-	}
-	if (err)
-		return err;
-
-	list_flush(&call->steps);
-	(void)mbuf_printf(call->trace, "transfer to %s in %s\n", call->dest,
-			  call->context);
-	channel(&ch, call);
-	err = dialplan_hunt(call->cfg->dialplan, &ch, &call->steps, &e,
-			    call->trace);
-	call->next = call->steps.head;
-
-	return err;
-}
-
-
-/* Run steps until one waits (bridge, sleep) or the call ends. */
-void call_continue(struct call *call)
-{
-	while (call->state == CALL_ROUTING && call->next) {
-		struct dp_step *s = call->next->data;
-		const char *name = s->app->name;
-		struct dp_channel ch;
-		char *data = NULL;
-		int err = 0;
-
-		call->next = call->next->next;
-		channel(&ch, call);
-		if (dialplan_expand_vars(&data, s->data, &ch)) {
-			call_end(call, 41, 500, "system");
-			return;
-		}
-
-		log_debug("%s: %s %s", call->id, name, data);
-
-		if (!strcmp(name, "set") || !strcmp(name, "export")) {
-			err = var_set(call, data);
-		}
-		else if (!strcmp(name, "unset")) {
-			var_unset(call, data);
-		}
-		else if (!strcmp(name, "log")) {
-			log_info("%s: %s", call->id, data);
-		}
-		else if (!strcmp(name, "ring_ready")) {
-			err = call_accept_early(call, 180, NULL);
-		}
-		else if (!strcmp(name, "pre_answer")) {
-			err = call_accept_early(call, 183, NULL);
-		}
-		else if (!strcmp(name, "hangup")) {
-			const struct cause *c = cause_by_name(
-				*data ? data : "NORMAL_CLEARING");
-			int num = c ? c->num : atoi(data);
-
-			mem_deref(data);
-			call_end(call, num ? num : 16, 0, "system");
-			return;
-		}
-		else if (!strcmp(name, "sleep")) {
-			tmr_start(&call->tmr, (uint64_t)atoi(data), sleep_done,
-				  call);
-			mem_deref(data);
-			return;
-		}
-		else if (!strcmp(name, "transfer")) {
-			err = run_transfer(call, data);
-		}
-		else if (!strcmp(name, "playback")) {
-			err = run_playback(call, data);
-			mem_deref(data);
-			if (!err)
-				return;      /* continues when it ends */
-			log_warn("%s: playback: %m", call->id, err);
-			continue;
-		}
-		else if (!strcmp(name, "answer")) {
-			if (!call->answer) {
-				err = answer_a(call, NULL);
-				if (!err) {
-					call->answer = now_ms();
-					watch_media(call);
-					publish(call, EVENT_CALL_ANSWERED);
-				}
-			}
-		}
-		else if (!strcmp(name, "echo")) {
-			/* the caller hears itself until it hangs up */
-			if (!call->answer) {
-				err = answer_a(call, NULL);
-				if (err)
-					goto fail;
-				call->answer = now_ms();
-				watch_media(call);
-				publish(call, EVENT_CALL_ANSWERED);
-			}
-			media_ep_bridge(call->a_ep, call->a_ep);
-			mem_deref(data);
-			return;
-		}
-		else if (!strcmp(name, "bridge")) {
-			err = call_bridge(call, data);
-			mem_deref(data);
-			if (!err)
-				return;      /* continues when it fails */
-			continue;
-		}
-		else {
-			/* voicemail comes with its issue (6) */
-			log_warn("%s: %s is not available yet; skipped",
-				 call->id, name);
-		}
-
-		if (err)
-			log_warn("%s: %s %s: %m", call->id, name, data, err);
-		mem_deref(data);
-		continue;
-
-	fail:
-		log_warn("%s: %s %s: %m", call->id, name, data, err);
-		mem_deref(data);
-		call_end(call, 41, 500, "system");
-		return;
-	}
-
-	if (call->state == CALL_ROUTING)
-		call_end(call, call->bridge_cause ? call->bridge_cause : 3, 0,
-			 "system");
 }
 
 
@@ -767,7 +475,7 @@ static int call_alloc(struct call **callp, struct callmgr *cm,
 	call->cfg = mem_ref(cm->cfg);
 	call->caller = caller;
 	call->inv = mem_ref((struct sip_msg *)msg);
-	call->start = now_ms();
+	call->start = call_now_ms();
 	(void)re_snprintf(call->id, sizeof(call->id), "c%08x%04x",
 			  rand_u32(), ++cm->seq & 0xffff);
 	list_append(&cm->calls, &call->le, call);
@@ -805,7 +513,7 @@ static int call_alloc(struct call **callp, struct callmgr *cm,
 		goto out;
 	media_ep_set_remote(call->a_ep, &raddr);
 
-	channel(&ch, call);
+	call_channel(&ch, call);
 	err = dialplan_hunt(cfg->dialplan, &ch, &call->steps, &ext,
 			    call->trace);
 	call->next = call->steps.head;
@@ -852,7 +560,7 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		return;
 	}
 
-	publish(call, EVENT_CALL_STARTED);
+	call_publish(call, EVENT_CALL_STARTED);
 	call_continue(call);
 }
 
@@ -971,7 +679,7 @@ uint32_t callmgr_count(const struct callmgr *cm)
 
 int callmgr_print(struct re_printf *pf, const struct callmgr *cm)
 {
-	uint64_t now = now_ms();
+	uint64_t now = call_now_ms();
 	struct le *le;
 	int err = 0;
 

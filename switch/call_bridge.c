@@ -20,7 +20,7 @@
 #include "call.h"
 #include "call_int.h"
 
-int bleg_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg);
+
 
 static void group_failed(struct call *call);
 

@@ -1,13 +1,17 @@
 /**
  * @file call_int.h  Calls, shared by their own files
  *
- * call.c         the manager, the a-leg, running the dialplan steps
+ * call.c         the manager, new calls, the a-leg, ending
+ * call_steps.c   running the dialplan actions, call variables
  * call_bridge.c  bridge: b-legs, forking, timeouts, failover
  */
 #ifndef SWITCH_CALL_INT_H
 #define SWITCH_CALL_INT_H
 
+#include "events.h"
 #include "player.h"
+
+struct dp_channel;
 
 enum call_state {
 	CALL_ROUTING = 0,     /* running steps, not answered          */
@@ -88,9 +92,18 @@ struct call {
 };
 
 /* call.c */
+uint64_t call_now_ms(void);
+void call_publish(struct call *call, enum event_type type);
+int  call_answer_a(struct call *call, const struct mbuf *b_sdp);
+void call_watch_media(struct call *call);
+int  bleg_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg);
+
+/* call_steps.c */
 void call_continue(struct call *call);
+void call_channel(struct dp_channel *ch, const struct call *call);
 void call_end(struct call *call, int cause, uint16_t scode,
 	      const char *side);
+/* call_steps.c */
 const char *call_var(const struct call *call, const char *name);
 int  call_accept_early(struct call *call, uint16_t scode,
 		       const struct mbuf *b_sdp);

@@ -1,0 +1,311 @@
+/**
+ * @file call_steps.c  Running a call's dialplan actions, and its variables
+ *
+ * The actions a hunt found run one after another until one waits
+ * (bridge, sleep, playback: each resumes with call_continue()) or the
+ * call ends. ${var} in their data is expanded just before each runs.
+ */
+#include <stdlib.h>
+#include <time.h>
+#include "core.h"
+#include "app.h"
+#include "cause.h"
+#include "config.h"
+#include "dialplan.h"
+#include "events.h"
+#include "media.h"
+#include "player.h"
+#include "sdprelay.h"
+#include "call.h"
+#include "call_int.h"
+
+
+static void var_destructor(void *arg)
+{
+	struct call_var *v = arg;
+
+	list_unlink(&v->le);
+	mem_deref(v->name);
+	mem_deref(v->value);
+}
+
+
+/* ---- variables ---- */
+
+const char *call_var(const struct call *call, const char *name)
+{
+	struct le *le;
+
+	for (le = call->vars.head; le; le = le->next) {
+		const struct call_var *v = le->data;
+		if (!strcmp(v->name, name))
+			return v->value;
+	}
+
+	return NULL;
+}
+
+
+static void var_unset(struct call *call, const char *name)
+{
+	struct le *le;
+
+	for (le = call->vars.head; le; le = le->next) {
+		struct call_var *v = le->data;
+		if (!strcmp(v->name, name)) {
+			mem_deref(v);
+			return;
+		}
+	}
+}
+
+
+static int var_set(struct call *call, const char *assignment)
+{
+	const char *eq = strchr(assignment, '=');
+	struct call_var *v;
+	int err;
+
+	if (!eq)
+		return EINVAL;
+
+	v = mem_zalloc(sizeof(*v), var_destructor);
+	if (!v)
+		return ENOMEM;
+
+	err  = re_sdprintf(&v->name, "%b", assignment,
+			   (size_t)(eq - assignment));
+	err |= str_dup(&v->value, eq + 1);
+	if (err) {
+		mem_deref(v);
+		return err;
+	}
+
+	var_unset(call, v->name);
+	list_append(&call->vars, &v->le, v);
+	return 0;
+}
+
+
+static const char *var_handler(const char *name, void *arg)
+{
+	return call_var(arg, name);
+}
+
+
+void call_channel(struct dp_channel *ch, const struct call *call)
+{
+	static char addr[64];
+
+	(void)re_snprintf(addr, sizeof(addr), "%j", &call->inv->src);
+	memset(ch, 0, sizeof(*ch));
+	ch->destination_number = call->dest;
+	ch->caller_id_number = call->caller->id;
+	ch->caller_id_name = call->caller->name ? call->caller->name
+		: call->caller->id;
+	ch->network_addr = addr;
+	ch->context = call->context;
+	ch->var = var_handler;
+	ch->arg = (void *)call;
+	ch->now = time(NULL);
+}
+
+
+/* ---- running the steps ---- */
+
+static void sleep_done(void *arg)
+{
+	call_continue(arg);
+}
+
+
+static void playback_done(int err, void *arg)
+{
+	struct call *call = arg;
+
+	call->player = mem_deref(call->player);
+	if (err)
+		log_warn("%s: playback: %m", call->id, err);
+	call_continue(call);
+}
+
+
+/* A prompt or a tone to the caller: as early media (183) when the call
+ * is not answered, so announcements cost the caller nothing. */
+static int run_playback(struct call *call, const char *data)
+{
+	struct mbuf tmp = *call->offer;
+	int pt, err;
+
+	tmp.pos = 0;
+	pt = sdprelay_g711_pt(&tmp);
+	if (pt < 0)
+		return ENOTSUP;      /* transcoding comes with issue 4 */
+
+	if (!call->answer && !call->a_early) {
+		err = call_accept_early(call, 183, NULL);
+		if (err)
+			return err;
+	}
+
+	/* a file name is relative to the config folder */
+	if (strncmp(data, "tone://", 7) && data[0] != '/') {
+		char path[512];
+
+		(void)re_snprintf(path, sizeof(path), "%s/%s",
+				  call->cfg->confdir, data);
+		return player_alloc(&call->player, call->a_ep, &call->a_rtp,
+				    (uint8_t)pt, path, playback_done, call);
+	}
+
+	return player_alloc(&call->player, call->a_ep, &call->a_rtp,
+			    (uint8_t)pt, data, playback_done, call);
+}
+
+
+static int run_transfer(struct call *call, const char *data)
+{
+	struct dp_channel ch;
+	char ext[128], ctx[128] = "";
+	const char *e = NULL;
+	int err;
+
+	if (sscanf(data, "%127s %127s", ext, ctx) < 1)
+		return EINVAL;
+
+	mem_deref(call->dest);
+	call->dest = NULL;
+	err = str_dup(&call->dest, ext);
+	if (!err && ctx[0]) {
+		mem_deref(call->context);
+		call->context = NULL;
+		err = str_dup(&call->context, ctx);
+	}
+	if (err)
+		return err;
+
+	list_flush(&call->steps);
+	(void)mbuf_printf(call->trace, "transfer to %s in %s\n", call->dest,
+			  call->context);
+	call_channel(&ch, call);
+	err = dialplan_hunt(call->cfg->dialplan, &ch, &call->steps, &e,
+			    call->trace);
+	call->next = call->steps.head;
+
+	return err;
+}
+
+
+/* Run steps until one waits (bridge, sleep) or the call ends. */
+void call_continue(struct call *call)
+{
+	while (call->state == CALL_ROUTING && call->next) {
+		struct dp_step *s = call->next->data;
+		const char *name = s->app->name;
+		struct dp_channel ch;
+		char *data = NULL;
+		int err = 0;
+
+		call->next = call->next->next;
+		call_channel(&ch, call);
+		if (dialplan_expand_vars(&data, s->data, &ch)) {
+			call_end(call, 41, 500, "system");
+			return;
+		}
+
+		log_debug("%s: %s %s", call->id, name, data);
+
+		if (!strcmp(name, "set") || !strcmp(name, "export")) {
+			err = var_set(call, data);
+		}
+		else if (!strcmp(name, "unset")) {
+			var_unset(call, data);
+		}
+		else if (!strcmp(name, "log")) {
+			log_info("%s: %s", call->id, data);
+		}
+		else if (!strcmp(name, "ring_ready")) {
+			err = call_accept_early(call, 180, NULL);
+		}
+		else if (!strcmp(name, "pre_answer")) {
+			err = call_accept_early(call, 183, NULL);
+		}
+		else if (!strcmp(name, "hangup")) {
+			const struct cause *c = cause_by_name(
+				*data ? data : "NORMAL_CLEARING");
+			int num = c ? c->num : atoi(data);
+
+			mem_deref(data);
+			call_end(call, num ? num : 16, 0, "system");
+			return;
+		}
+		else if (!strcmp(name, "sleep")) {
+			tmr_start(&call->tmr, (uint64_t)atoi(data), sleep_done,
+				  call);
+			mem_deref(data);
+			return;
+		}
+		else if (!strcmp(name, "transfer")) {
+			err = run_transfer(call, data);
+		}
+		else if (!strcmp(name, "playback")) {
+			err = run_playback(call, data);
+			mem_deref(data);
+			if (!err)
+				return;      /* continues when it ends */
+			log_warn("%s: playback: %m", call->id, err);
+			continue;
+		}
+		else if (!strcmp(name, "answer")) {
+			if (!call->answer) {
+				err = call_answer_a(call, NULL);
+				if (!err) {
+					call->answer = call_now_ms();
+					call_watch_media(call);
+					call_publish(call, EVENT_CALL_ANSWERED);
+				}
+			}
+		}
+		else if (!strcmp(name, "echo")) {
+			/* the caller hears itself until it hangs up */
+			if (!call->answer) {
+				err = call_answer_a(call, NULL);
+				if (err)
+					goto fail;
+				call->answer = call_now_ms();
+				call_watch_media(call);
+				call_publish(call, EVENT_CALL_ANSWERED);
+			}
+			media_ep_bridge(call->a_ep, call->a_ep);
+			mem_deref(data);
+			return;
+		}
+		else if (!strcmp(name, "bridge")) {
+			err = call_bridge(call, data);
+			mem_deref(data);
+			if (!err)
+				return;      /* continues when it fails */
+			continue;
+		}
+		else {
+			/* voicemail comes with its issue (6) */
+			log_warn("%s: %s is not available yet; skipped",
+				 call->id, name);
+		}
+
+		if (err)
+			log_warn("%s: %s %s: %m", call->id, name, data, err);
+		mem_deref(data);
+		continue;
+
+	fail:
+		log_warn("%s: %s %s: %m", call->id, name, data, err);
+		mem_deref(data);
+		call_end(call, 41, 500, "system");
+		return;
+	}
+
+	if (call->state == CALL_ROUTING)
+		call_end(call, call->bridge_cause ? call->bridge_cause : 3, 0,
+			 "system");
+}
