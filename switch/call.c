@@ -29,6 +29,8 @@
 
 enum {
 	REJECTED_LINGER_MS = 32000,   /* RFC 3261 Timer H */
+	CALL_HASH_SIZE     = 1024,
+	RETRY_AFTER_S      = 2,       /* in 503s for overload */
 };
 
 
@@ -49,7 +51,10 @@ static void call_destructor(void *arg)
 	tmr_cancel(&call->tmr);
 	tmr_cancel(&call->tmr_end);
 	tmr_cancel(&call->tmr_gc);
+	if (call->state != CALL_ENDED && call->le.list)
+		--call->cm->active;
 	list_unlink(&call->le);
+	hash_unlink(&call->he);
 	list_flush(&call->forks);
 	list_flush(&call->dead);
 	mem_deref(call->callee);
@@ -147,6 +152,7 @@ void call_end(struct call *call, int cause, uint16_t scode,
 		scode = cause_to_sip(cause);
 
 	call->state = CALL_ENDED;
+	--call->cm->active;
 	call->cause = cause;
 	call->scode = call->answer ? 200 : scode;
 	call->side = side;
@@ -438,18 +444,29 @@ static bool same_invite(const struct call *call, const struct sip_msg *msg)
 }
 
 
+static bool same_invite_handler(struct le *le, void *arg)
+{
+	return same_invite(le->data, arg);
+}
+
+
 static struct call *find_call(const struct callmgr *cm,
 			      const struct sip_msg *msg)
 {
-	struct le *le;
+	return list_ledata(hash_lookup(cm->ht, hash_joaat_pl(&msg->callid),
+				       same_invite_handler,
+				       (void *)msg));
+}
 
-	for (le = cm->calls.head; le; le = le->next) {
-		struct call *call = le->data;
-		if (same_invite(call, msg))
-			return call;
-	}
 
-	return NULL;
+/* A CANCEL matches the INVITE by Call-ID and the top Via's branch */
+static bool cancel_match_handler(struct le *le, void *arg)
+{
+	const struct call *call = le->data;
+	const struct sip_msg *msg = arg;
+
+	return !call->a && !pl_cmp(&call->inv->callid, &msg->callid) &&
+		!pl_cmp(&call->inv->via.branch, &msg->via.branch);
 }
 
 
@@ -479,6 +496,9 @@ static int call_alloc(struct call **callp, struct callmgr *cm,
 	(void)re_snprintf(call->id, sizeof(call->id), "c%08x%04x",
 			  rand_u32(), ++cm->seq & 0xffff);
 	list_append(&cm->calls, &call->le, call);
+	hash_append(cm->ht, hash_joaat_pl(&msg->callid), &call->he, call);
+	++cm->active;
+	++cm->started;
 
 	call->trace = mbuf_alloc(256);
 	call->legs = mbuf_alloc(128);
@@ -528,10 +548,37 @@ static int call_alloc(struct call **callp, struct callmgr *cm,
 }
 
 
+/* 503 at once, no call object: the ACK is absorbed by ack_handler. The
+ * log says it at most once a second, with the count. */
+static void refuse_overload(struct callmgr *cm, const struct sip_msg *msg,
+			    enum admit_verdict why)
+{
+	uint64_t sec = call_now_ms() / 1000;
+
+	(void)sip_replyf(sipstack_sip(cm->ss), msg, 503,
+			 "Service Unavailable",
+			 "Retry-After: %u\r\n"
+			 "Content-Length: 0\r\n\r\n", RETRY_AFTER_S);
+
+	++cm->refused_unlogged;
+	cm->refused_why = why;
+	if (sec == cm->refused_sec)
+		return;
+
+	log_warn("calls: overload, %llu new call(s) refused with 503 "
+		 "(last: %s from %J; %u in progress)",
+		 (unsigned long long)cm->refused_unlogged,
+		 admit_verdict_str(why), &msg->src, cm->active);
+	cm->refused_sec = sec;
+	cm->refused_unlogged = 0;
+}
+
+
 static void conn_handler(const struct sip_msg *msg, void *arg)
 {
 	struct callmgr *cm = arg;
 	const struct config_user *caller = NULL;
+	enum admit_verdict verdict;
 	struct call *call;
 	int err;
 
@@ -547,8 +594,23 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		return;
 	}
 
+	/* behind on signalling: refuse before any digest work */
+	verdict = admit_backlog(&cm->admit, sipstack_backlog(msg));
+	if (verdict) {
+		refuse_overload(cm, msg, verdict);
+		return;
+	}
+
 	if (!registrar_authenticate(cm->reg, msg, &caller))
 		return;
+
+	verdict = admit_limits(&cm->admit, cm->cfg->limits.max_calls,
+			       cm->cfg->limits.cps, cm->active,
+			       call_now_ms());
+	if (verdict) {
+		refuse_overload(cm, msg, verdict);
+		return;
+	}
 
 	(void)sip_reply(sipstack_sip(cm->ss), msg, 100, "Trying");
 
@@ -573,20 +635,18 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	struct le *le;
 
 	if (!pl_strcmp(&msg->met, "CANCEL")) {
-		for (le = cm->calls.head; le; le = le->next) {
-			struct call *call = le->data;
+		struct call *call;
 
-			if (call->a || pl_cmp(&call->inv->callid,
-					      &msg->callid) ||
-			    pl_cmp(&call->inv->via.branch, &msg->via.branch))
-				continue;
+		le = hash_lookup(cm->ht, hash_joaat_pl(&msg->callid),
+				 cancel_match_handler, (void *)msg);
+		if (!le)
+			return false;
 
-			(void)sip_reply(sipstack_sip(cm->ss), msg, 200, "OK");
-			if (call->state != CALL_ENDED)
-				call_end(call, 487, 487, "caller");
-			return true;
-		}
-		return false;
+		call = le->data;
+		(void)sip_reply(sipstack_sip(cm->ss), msg, 200, "OK");
+		if (call->state != CALL_ENDED)
+			call_end(call, 487, 487, "caller");
+		return true;
 	}
 
 	return false;
@@ -609,6 +669,7 @@ static void callmgr_destructor(void *arg)
 	struct callmgr *cm = arg;
 
 	list_flush(&cm->calls);
+	mem_deref(cm->ht);
 	mem_deref(cm->lsnr_ack);
 	mem_deref(cm->lsnr);
 	mem_deref(cm->sock);
@@ -633,6 +694,10 @@ int callmgr_alloc(struct callmgr **cmp, struct sipstack *ss,
 	cm->ev = ev;
 	cm->cfg = mem_ref(cfg);
 
+	err = hash_alloc(&cm->ht, CALL_HASH_SIZE);
+	if (err)
+		goto out;
+
 	/* before the session layer's listener: CANCEL of a call we have
 	 * not accepted is ours */
 	err = sip_listen(&cm->lsnr, sipstack_sip(ss), true, request_handler,
@@ -644,6 +709,7 @@ int callmgr_alloc(struct callmgr **cmp, struct sipstack *ss,
 		err = sip_listen(&cm->lsnr_ack, sipstack_sip(ss), true,
 				 ack_handler, cm);
 
+ out:
 	if (err)
 		mem_deref(cm);
 	else
@@ -665,26 +731,50 @@ void callmgr_set_config(struct callmgr *cm, struct config *cfg)
 
 uint32_t callmgr_count(const struct callmgr *cm)
 {
-	struct le *le;
-	uint32_t n = 0;
-
-	for (le = cm ? cm->calls.head : NULL; le; le = le->next) {
-		const struct call *call = le->data;
-		n += call->state != CALL_ENDED;
-	}
-
-	return n;
+	return cm ? cm->active : 0;
 }
 
 
-int callmgr_print(struct re_printf *pf, const struct callmgr *cm)
+void callmgr_stats(const struct callmgr *cm, struct callmgr_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!cm)
+		return;
+
+	st->active = cm->active;
+	st->started = cm->started;
+	st->refused_backlog = cm->admit.refused[ADMIT_BACKLOG];
+	st->refused_limit = cm->admit.refused[ADMIT_MAX_CALLS] +
+		cm->admit.refused[ADMIT_RATE];
+}
+
+
+static int print_leg_json(struct re_printf *pf, const char *name,
+			  const struct media_stats *st)
+{
+	return re_hprintf(pf, "\"%s\":{\"rx\":%llu,\"tx\":%llu,"
+			  "\"lost\":%llu}", name,
+			  (unsigned long long)st->rx_packets,
+			  (unsigned long long)st->tx_packets,
+			  (unsigned long long)st->lost);
+}
+
+
+int callmgr_print(struct re_printf *pf, const struct callmgr *cm,
+		  bool json)
 {
 	uint64_t now = call_now_ms();
+	bool first = true;
 	struct le *le;
 	int err = 0;
 
-	for (le = cm ? cm->calls.head : NULL; le; le = le->next) {
+	if (json)
+		err |= re_hprintf(pf, "[");
+
+	for (le = cm ? cm->calls.head : NULL; le && !err; le = le->next) {
 		const struct call *call = le->data;
+		const char *state = call->state == CALL_ANSWERED ?
+			"answered" : "routing";
 		struct media_stats a, b;
 
 		if (call->state == CALL_ENDED)
@@ -697,11 +787,27 @@ int callmgr_print(struct re_printf *pf, const struct callmgr *cm)
 		if (call->b_ep)
 			media_ep_stats(call->b_ep, &b);
 
+		if (json) {
+			err |= re_hprintf(pf, "%s{\"id\":\"%s\",\"caller\":",
+					  first ? "" : ",", call->id);
+			err |= json_str(pf, call->caller->id);
+			err |= re_hprintf(pf, ",\"destination\":");
+			err |= json_str(pf, call->dest);
+			err |= re_hprintf(pf, ",\"state\":\"%s\","
+					  "\"seconds\":%llu,", state,
+					  (unsigned long long)
+					  (now - call->start) / 1000);
+			err |= print_leg_json(pf, "a", &a);
+			err |= re_hprintf(pf, ",");
+			err |= print_leg_json(pf, "b", &b);
+			err |= re_hprintf(pf, "}");
+			first = false;
+			continue;
+		}
+
 		err |= re_hprintf(pf, "%s %s -> %s %s %llus relay a:%llu/%llu "
 				  "lost %llu b:%llu/%llu lost %llu\n",
-				  call->id, call->caller->id, call->dest,
-				  call->state == CALL_ANSWERED ? "answered" :
-				  "routing",
+				  call->id, call->caller->id, call->dest, state,
 				  (unsigned long long)(now - call->start) /
 				  1000,
 				  (unsigned long long)a.rx_packets,
@@ -711,6 +817,9 @@ int callmgr_print(struct re_printf *pf, const struct callmgr *cm)
 				  (unsigned long long)b.tx_packets,
 				  (unsigned long long)b.lost);
 	}
+
+	if (json)
+		err |= re_hprintf(pf, "]\n");
 
 	return err;
 }

@@ -25,7 +25,18 @@ int  callmgr_alloc(struct callmgr **cmp, struct sipstack *ss,
 /** New calls use cfg; calls in progress keep the config they began with */
 void callmgr_set_config(struct callmgr *cm, struct config *cfg);
 uint32_t callmgr_count(const struct callmgr *cm);
-/** `ctl calls`: one line per call */
-int  callmgr_print(struct re_printf *pf, const struct callmgr *cm);
+
+struct callmgr_stats {
+	uint32_t active;           /* calls in progress */
+	uint64_t started;          /* calls admitted since start-up */
+	uint64_t refused_backlog;  /* 503: signalling queue filling up */
+	uint64_t refused_limit;    /* 503: <limits> max-calls or rate */
+};
+
+void callmgr_stats(const struct callmgr *cm, struct callmgr_stats *st);
+
+/** `ctl calls [--json]`: one line (object) per call with RTP counters */
+int  callmgr_print(struct re_printf *pf, const struct callmgr *cm,
+		   bool json);
 
 #endif

@@ -8,6 +8,7 @@
 #ifndef SWITCH_CALL_INT_H
 #define SWITCH_CALL_INT_H
 
+#include "admit.h"
 #include "events.h"
 #include "player.h"
 
@@ -29,7 +30,14 @@ struct callmgr {
 	struct events *ev;            /* weak */
 	struct config *cfg;
 	struct list calls;
+	struct hash *ht;              /* struct call by the INVITE's Call-ID */
+	uint32_t active;              /* calls not ended */
+	uint64_t started;
 	uint32_t seq;
+	struct admit admit;
+	uint64_t refused_sec;         /* overload log: at most once a second */
+	uint64_t refused_unlogged;
+	enum admit_verdict refused_why;
 };
 
 struct call_var {
@@ -49,6 +57,7 @@ struct bleg {
 
 struct call {
 	struct le le;                 /* in callmgr.calls */
+	struct le he;                 /* in callmgr.ht */
 	struct callmgr *cm;           /* weak */
 	char id[16];
 	struct config *cfg;           /* the config the call began with */

@@ -78,6 +78,11 @@ struct config {
 		uint32_t timeout;      /* default call_timeout (seconds) */
 	} calls;
 
+	struct {
+		uint32_t max_calls;    /* calls in progress; 0: no limit  */
+		uint32_t cps;          /* new calls per second; 0: none   */
+	} limits;
+
 	bool store_full_sync;
 	int log_level;         /* enum log_level */
 

@@ -541,6 +541,11 @@ static int load_settings(struct loader *ld, const xmlNode *set)
 		else if (is_elem(n, "auth")) {
 			load_auth(ld, n);
 		}
+		else if (is_elem(n, "limits")) {
+			attr_count(ld, n, "max-calls", &cfg->limits.max_calls);
+			attr_count(ld, n, "calls-per-second",
+				   &cfg->limits.cps);
+		}
 		else if (is_elem(n, "store")) {
 			char *v = attr(n, "sync");
 			cfg->store_full_sync = v && !strcmp(v, "full");

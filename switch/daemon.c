@@ -49,11 +49,13 @@ struct daemon {
 static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 {
 	struct registrar_stats st;
+	struct callmgr_stats cs;
 	time_t up = time(NULL) - d->started;
 	uint64_t commits, writes;
 
 	registrar_stats(d->reg, &st);
 	store_group_stats(d->store, &commits, &writes);
+	callmgr_stats(d->calls, &cs);
 
 	if (json) {
 		return re_hprintf(pf,
@@ -64,7 +66,10 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 			"\"auth_failures\":%llu,\"locked_out\":%llu,"
 			"\"locked_sources\":%u,\"bad_requests\":%llu,"
 			"\"store_commits\":%llu,\"store_writes\":%llu,"
-			"\"reloads\":%u}\n",
+			"\"reloads\":%u,\"calls_active\":%u,"
+			"\"calls_started\":%llu,"
+			"\"calls_refused_overload\":%llu,"
+			"\"calls_refused_limits\":%llu}\n",
 			SWITCHBOARD_VERSION, (long long)up,
 			d->cfg->user_count, location_aor_count(d->loc),
 			location_count(d->loc),
@@ -75,7 +80,10 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 			(unsigned long long)st.locked_out, st.locked_sources,
 			(unsigned long long)sipstack_bad_requests(d->ss),
 			(unsigned long long)commits,
-			(unsigned long long)writes, d->reloads);
+			(unsigned long long)writes, d->reloads,
+			cs.active, (unsigned long long)cs.started,
+			(unsigned long long)cs.refused_backlog,
+			(unsigned long long)cs.refused_limit);
 	}
 
 	return re_hprintf(pf,
@@ -88,7 +96,9 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 		"%llu failed auth, %llu refused (lock-out)\n"
 		"lock-out: %u source(s) locked\n"
 		"malformed requests refused: %llu\n"
-		"store:    %llu writes in %llu commits\n",
+		"store:    %llu writes in %llu commits\n"
+		"calls:    %u in progress, %llu started, refused with 503: "
+		"%llu overload, %llu limits\n",
 		SWITCHBOARD_VERSION, (long long)up / 86400,
 		(long long)(up / 3600) % 24, (long long)(up / 60) % 60,
 		(long long)up % 60, d->cfg->file, d->reloads, d->datadir,
@@ -100,7 +110,10 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 		(unsigned long long)st.auth_failed,
 		(unsigned long long)st.locked_out, st.locked_sources,
 		(unsigned long long)sipstack_bad_requests(d->ss),
-		(unsigned long long)writes, (unsigned long long)commits);
+		(unsigned long long)writes, (unsigned long long)commits,
+		cs.active, (unsigned long long)cs.started,
+		(unsigned long long)cs.refused_backlog,
+		(unsigned long long)cs.refused_limit);
 }
 
 
@@ -111,25 +124,6 @@ struct reg_print {
 	uint64_t now;
 	int err;
 };
-
-
-static int json_str(struct re_printf *pf, const char *s)
-{
-	int err = re_hprintf(pf, "\"");
-
-	for (; s && *s && !err; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			err = re_hprintf(pf, "\\%c", c);
-		else if (c < 0x20)
-			err = re_hprintf(pf, "\\u%04x", c);
-		else
-			err = re_hprintf(pf, "%c", c);
-	}
-
-	return err | re_hprintf(pf, "\"");
-}
 
 
 static const char *transp_lower(enum sip_transp tp)
@@ -341,14 +335,14 @@ static int ctl_handler(struct re_printf *pf, int argc, char *argv[],
 		return route_dry_run(pf, d->cfg, argc, argv);
 
 	if (!strcmp(argv[0], "calls"))
-		return callmgr_print(pf, d->calls);
+		return callmgr_print(pf, d->calls, json);
 
 	if (!strcmp(argv[0], "cdr"))
 		return cdr_print(pf, d->store, argc, argv);
 
 	(void)re_hprintf(pf, "unknown command \"%s\"; try status, "
 			 "registrations [--json], reload, route NUMBER "
-			 "[--from USER], calls, cdr [--csv] [--limit N], "
+			 "[--from USER], calls [--json], cdr [--csv] [--limit N], "
 			 "cdr --trace CALL\n", argv[0]);
 	return EINVAL;
 }

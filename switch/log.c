@@ -91,3 +91,22 @@ void log_capture_libre(void)
 	dbg_init(DBG_INFO, DBG_NONE);
 	dbg_handler_set(libre_dbg_handler, NULL);
 }
+
+
+int json_str(struct re_printf *pf, const char *s)
+{
+	int err = re_hprintf(pf, "\"");
+
+	for (; s && *s && !err; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			err = re_hprintf(pf, "\\%c", c);
+		else if (c < 0x20)
+			err = re_hprintf(pf, "\\u%04x", c);
+		else
+			err = re_hprintf(pf, "%c", c);
+	}
+
+	return err | re_hprintf(pf, "\"");
+}

@@ -33,4 +33,7 @@ void log_printf(enum log_level level, const char *fmt, ...);
 /** Route libre's own debug output (DEBUG_WARNING etc.) into our log. */
 void log_capture_libre(void);
 
+/** s as a JSON string, quoted and escaped (for ctl --json output) */
+int json_str(struct re_printf *pf, const char *s);
+
 #endif

@@ -8,6 +8,8 @@
  *   2. the registrar (added by registrar.c),
  *   3. OPTIONS to the PBX (keep-alive pings from phones and trunks).
  */
+#include <sys/socket.h>
+#include <linux/sock_diag.h>
 #include <openssl/ssl.h>
 #include "core.h"
 #include "config.h"
@@ -323,4 +325,23 @@ int sipstack_debug(struct re_printf *pf, const struct sipstack *ss)
 	}
 
 	return err;
+}
+
+
+unsigned sipstack_backlog(const struct sip_msg *msg)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+	int fd;
+
+	if (!msg || msg->tp != SIP_TRANSP_UDP || !msg->sock)
+		return 0;
+
+	fd = udp_sock_fd(msg->sock, sa_af(&msg->dst));
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) ||
+	    len < sizeof(mi) || !mi[SK_MEMINFO_RCVBUF])
+		return 0;
+
+	return (unsigned)((uint64_t)mi[SK_MEMINFO_RMEM_ALLOC] * 1000 /
+			  mi[SK_MEMINFO_RCVBUF]);
 }

@@ -21,6 +21,13 @@ int  sipstack_debug(struct re_printf *pf, const struct sipstack *ss);
 /** Count of requests refused as malformed (for ctl status). */
 uint64_t sipstack_bad_requests(const struct sipstack *ss);
 
+/**
+ * How full the kernel's receive queue of the UDP socket that msg came on
+ * is, in per mille of the socket's buffer: what is still waiting to be
+ * read behind this message. 0 for TCP/TLS or when the kernel cannot say.
+ */
+unsigned sipstack_backlog(const struct sip_msg *msg);
+
 /* sipcheck.c: RFC 3261 / RFC 4475 sanity checks that libre leaves out.
  * Returns 0 when the request is fine, or the status code to answer
  * (400, 505, ...) and the reason phrase. */

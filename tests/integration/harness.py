@@ -546,9 +546,10 @@ def authorization(chal, user, password, method, uri, nc=1, cnonce=None):
 
 
 def challenges(resp):
-    """Digest challenges of a 401 in header order: [params]."""
+    """Digest challenges of a 401 or 407 in header order: [params]."""
     out = []
-    for v in resp.get_all('www-authenticate'):
+    for v in (resp.get_all('www-authenticate') +
+              resp.get_all('proxy-authenticate')):
         scheme, p = parse_challenge(v)
         if scheme.lower() == 'digest':
             out.append(p)

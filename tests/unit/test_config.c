@@ -218,7 +218,7 @@ static void test_unknown_element_and_attribute(void **state)
 		"(allowed: transport, address, cert, ca, verify-client)\n"
 		"switchboard.xml:3: <listen>: missing attribute \"address\"\n"
 		"switchboard.xml:4: unknown element <listne> inside <settings> "
-		"(allowed: domain, listen, media, http, node, registrar, auth, "
+		"(allowed: domain, listen, media, limits, http, node, registrar, auth, "
 		"store, log)\n");
 }
 
