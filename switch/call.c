@@ -524,10 +524,11 @@ static int call_alloc(struct call **callp, struct callmgr *cm,
 	(void)mbuf_write_mem(call->offer, mbuf_buf(msg->mb),
 			     mbuf_get_left(msg->mb));
 
-	err = media_ep_alloc(&call->a_ep, &cfg->media.addr,
+	err = media_ep_alloc(&call->a_ep, NULL, &cfg->media.addr,
 			     cfg->media.port_min, cfg->media.port_max);
 	if (!err)
-		err = media_ep_alloc(&call->b_ep, &cfg->media.addr,
+		err = media_ep_alloc(&call->b_ep, call->a_ep,
+				     &cfg->media.addr,
 				     cfg->media.port_min, cfg->media.port_max);
 	if (err)
 		goto out;
@@ -617,8 +618,14 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 	err = call_alloc(&call, cm, msg, caller);
 	if (err) {
 		log_info("%s: cannot start the call: %m", call->id, err);
-		call_end(call, err == EPROTO ? 88 : 41,
-			 err == EPROTO ? 488 : 500, "system");
+		/* 488 for an offer we cannot take; 503 when the media
+		 * ports are all in use (Q.850 34: no circuit available) */
+		if (err == EPROTO)
+			call_end(call, 88, 488, "system");
+		else if (err == EADDRINUSE)
+			call_end(call, 34, 503, "system");
+		else
+			call_end(call, 41, 500, "system");
 		return;
 	}
 

@@ -429,6 +429,13 @@ int call_bridge(struct call *call, const char *data)
 		err = str_dup(&call->alts, bar + 1);
 	}
 
+	/* The relay runs on a media worker, the 200 here: a callee that
+	 * sends RTP right after its 200 must not lose the first packets
+	 * while the answer is handled. Until then the b-leg has no remote
+	 * and the caller's packets go nowhere. */
+	if (!call->answer)
+		media_ep_bridge(call->a_ep, call->b_ep);
+
 	if (!err && !start_group(call, first)) {
 		/* nothing rang: the next alternative, or fail now */
 		mem_deref(first);

@@ -72,6 +72,7 @@ struct config {
 		uint16_t port_min;     /* even ports from [min, max) */
 		uint16_t port_max;
 		uint32_t timeout_ms;   /* no RTP for this long: hang up */
+		uint32_t workers;      /* relay threads; 0: one per core */
 	} media;
 
 	struct {

@@ -513,6 +513,11 @@ static void load_media(struct loader *ld, const xmlNode *n)
 		cfg->media.timeout_ms = secs * 1000;
 	}
 
+	attr_count(ld, n, "workers", &cfg->media.workers);
+	if (cfg->media.workers > 64)
+		add_error_at(ld, n, "workers=\"%u\": at most 64 (0: one per "
+			     "core)", cfg->media.workers);
+
 	xmlFree(addr);
 	xmlFree(ports);
 }

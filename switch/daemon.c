@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "digest.h"
 #include "location.h"
+#include "media.h"
 #include "registrar.h"
 #include "call.h"
 #include "events.h"
@@ -437,6 +438,7 @@ static void daemon_close(struct daemon *d)
 {
 	d->ctl = mem_deref(d->ctl);
 	d->calls = mem_deref(d->calls);
+	media_stop();                /* after the calls' endpoints */
 	d->cdr = mem_deref(d->cdr);
 	d->reg = mem_deref(d->reg);
 	d->ss  = mem_deref(d->ss);
@@ -517,6 +519,15 @@ int daemon_run(const char *confdir, const char *datadir)
 	}
 
 	/* the CDR subscribes before any call can end */
+	err = media_start(d.cfg->media.workers);
+	if (err) {
+		log_error("cannot start the media workers: %m", err);
+		goto out;
+	}
+	log_info("media: %u relay worker(s), ports %u-%u on %j",
+		 media_workers(), d.cfg->media.port_min,
+		 d.cfg->media.port_max, &d.cfg->media.addr);
+
 	err = events_alloc(&d.ev);
 	if (!err)
 		err = cdr_alloc(&d.cdr, d.ev, d.store);

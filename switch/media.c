@@ -1,18 +1,37 @@
 /**
  * @file media.c  RTP anchoring and relay between the legs of a call
  *
- * The fast path is one receive handler per socket: check the source
- * against the latch, update the counters, and hand the very mbuf libre
- * received to udp_send() on the peer's socket. libre's receive mbuf is
- * the only allocation per packet; nothing is parsed beyond the first 12
- * bytes, so RFC 4733 events, RTCP-mux, ZRTP and SRTP pass untouched.
+ * The relay runs on media worker threads (one per core by default), each
+ * with its own epoll loop; the signalling thread only creates and binds
+ * the sockets, hands them to a worker and sends it commands. The two
+ * legs of a call live on the same worker, so the packet path touches
+ * nothing another thread writes: no lock and no allocation per packet.
  *
- * Idle detection does not touch a timer per packet: the handler stores a
- * time stamp and one timer per endpoint compares it, sleeping until the
- * earliest moment the endpoint could have been idle long enough.
+ * The packet path: recvmmsg() up to BATCH datagrams from one socket into
+ * the worker's own buffers, check each source against the latch (RFC
+ * 4961), count it, and sendmmsg() the batch unchanged out of the peer's
+ * socket. Nothing is parsed beyond the first 12 bytes, so RFC 4733
+ * events, RTCP-mux, ZRTP and SRTP pass untouched.
+ *
+ * Ownership: struct media_ep is the signalling thread's handle (libre
+ * memory); struct relay is the worker's (plain malloc). The handle posts
+ * commands (remote address, bridge, a player's packet, remove) to the
+ * worker's queue, taken under a mutex that only the control path uses,
+ * and an eventfd wakes the worker. The worker runs commands after each
+ * batch of events, so a removed relay is never in a batch being handled.
+ * The counters the signalling thread reads (ctl calls, the idle timer)
+ * are single-writer 64-bit words read with relaxed atomics.
  */
-#include "core.h"
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include "core.h"
 #include "media.h"
 
 
@@ -22,18 +41,16 @@ enum {
 	RTP_HDR_SIZE = 12,
 	MAX_DROPOUT  = 3000,        /* RFC 3550 A.1                       */
 	MAX_MISORDER = 100,
+	BATCH        = 32,          /* datagrams per recvmmsg()           */
+	PKT_MAX      = 2048,        /* longer datagrams are dropped       */
+	EVENTS       = 64,
+	MAX_WORKERS  = 64,
+	CMD_PKT_MAX  = 512,         /* a player's packet (G.711: 172)     */
 };
 
-/* One socket and where its traffic goes: the SDP address until the
- * first packet arrives, then that packet's source (RFC 4961). */
-struct flow {
-	struct udp_sock *us;
-	struct sa laddr;
-	struct sa raddr;
-	uint64_t last_rx;    /* monotonic ms of the last accepted packet */
-	bool has_raddr;
-	bool latched;
-};
+#define ATOMIC_GET(x)    __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ATOMIC_SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
 
 /* Received sequence numbers, as RFC 3550 A.3 counts loss; restarted on
  * a new SSRC or a jump, the loss so far kept in lost_before. */
@@ -47,23 +64,94 @@ struct seqstate {
 	bool init;
 };
 
-struct media_ep {
+struct relay;
+
+/* One socket and where its traffic goes: the SDP address until the
+ * first packet arrives, then that packet's source (RFC 4961). */
+struct flow {
+	struct relay *r;
+	int fd;
+	bool rtcp;
+	struct sa laddr;
+	struct sa raddr;
+	uint64_t last_rx;    /* monotonic ms of the last accepted packet */
+	bool has_raddr;
+	bool latched;
+};
+
+/* The worker's side of an endpoint */
+struct relay {
 	struct flow rtp;
 	struct flow rtcp;
-	struct sa sdp;              /* remote RTP address from the SDP  */
+	struct sa sdp;              /* remote RTP address from the SDP */
 	bool has_sdp;
-	struct media_ep *peer;      /* weak both ways, see unbridge()   */
+	struct relay *peer;         /* same worker; cleared on removal */
 	struct seqstate seq;
+	/* read by the signalling thread (ATOMIC_GET) */
 	uint64_t rx_packets;
 	uint64_t tx_packets;
 	uint64_t rx_bytes;
+	uint64_t lost;
 	uint64_t dropped;           /* from a source other than the latch */
-	uint64_t last_rx;           /* monotonic ms, RTP or RTCP         */
+	uint64_t last_rx;           /* monotonic ms, RTP or RTCP */
+	bool latched;
+};
+
+enum cmd_type {
+	CMD_REMOTE,
+	CMD_BRIDGE,
+	CMD_UNBRIDGE,
+	CMD_SEND,
+	CMD_REMOVE,
+	CMD_STOP,
+};
+
+struct cmd {
+	struct cmd *next;
+	enum cmd_type type;
+	struct relay *r;
+	struct relay *peer;
+	struct sa addr;
+	bool has_addr;
+	size_t len;
+	uint8_t pkt[CMD_PKT_MAX];
+};
+
+struct worker {
+	pthread_t tid;
+	unsigned index;
+	int epfd;
+	int evfd;
+	bool started;
+	pthread_mutex_t lock;       /* the two lists below, nothing else */
+	struct cmd *pending, **pending_tail;
+	struct cmd *spare;
+	/* the worker's own, for the packet path */
+	uint64_t now;
+	uint8_t buf[BATCH][PKT_MAX];
+	struct sa src[BATCH];
+	struct iovec iov[BATCH];
+	struct mmsghdr msg[BATCH];
+	struct mmsghdr out[BATCH];
+	struct iovec oiov[BATCH];
+};
+
+struct media_ep {
+	struct relay *r;            /* the worker's; freed by it */
+	struct worker *w;
+	struct sa laddr;
+	uint64_t armed_at;          /* when the idle timer was set */
 	struct tmr tmr;
 	uint32_t timeout_ms;
 	media_timeout_h *timeouth;
 	void *arg;
 };
+
+static struct {
+	struct worker *workers;
+	unsigned n;
+	unsigned next;              /* round robin for new calls */
+} engine;
 
 
 /* libre 1.1.0's tmr_jiffies() reads gettimeofday(): a wall clock step
@@ -84,33 +172,7 @@ static uint64_t elapsed(uint64_t now, uint64_t then)
 }
 
 
-static void unbridge(struct media_ep *ep)
-{
-	if (!ep->peer)
-		return;
-
-	if (ep->peer->peer == ep)
-		ep->peer->peer = NULL;
-
-	ep->peer = NULL;
-}
-
-
-static void destructor(void *arg)
-{
-	struct media_ep *ep = arg;
-
-	unbridge(ep);
-	tmr_cancel(&ep->tmr);
-	mem_deref(ep->rtp.us);
-	mem_deref(ep->rtcp.us);
-
-	if (ep->dropped)
-		log_debug("media %J: dropped %llu packets from unlatched "
-			  "sources\n", &ep->rtp.laddr,
-			  (unsigned long long)ep->dropped);
-}
-
+/* ---- the packet path (worker threads) ---- */
 
 static uint64_t seq_lost(const struct seqstate *s)
 {
@@ -180,19 +242,11 @@ static void seq_update(struct seqstate *s, const uint8_t *p, size_t n)
 
 /* RFC 4961: the first source latches; another one takes over only when
  * the latched one has been silent for RELATCH_MS (the phone moved). */
-static bool flow_accept(struct media_ep *ep, struct flow *f,
-			const struct sa *src, uint64_t now)
+static bool flow_accept(struct flow *f, const struct sa *src, uint64_t now)
 {
-	if (f->latched && !sa_cmp(src, &f->raddr, SA_ALL)) {
-
-		if (elapsed(now, f->last_rx) < RELATCH_MS) {
-			++ep->dropped;
-			return false;
-		}
-
-		log_debug("media %J: re-latch %J -> %J\n", &f->laddr,
-			  &f->raddr, src);
-	}
+	if (f->latched && !sa_cmp(src, &f->raddr, SA_ALL) &&
+	    elapsed(now, f->last_rx) < RELATCH_MS)
+		return false;
 
 	if (!f->latched || !sa_cmp(src, &f->raddr, SA_ALL)) {
 		f->raddr     = *src;
@@ -206,97 +260,403 @@ static bool flow_accept(struct media_ep *ep, struct flow *f,
 }
 
 
-/* A peer whose remote address is our own socket sends every packet back
- * to us: a loop at full speed. Nothing legitimate comes from there. */
-static bool from_peer(const struct flow *pf, const struct sa *src)
+/* Receive what waits on one socket (BATCH at most, the loop is level
+ * triggered) and send the accepted packets out of the peer's socket. */
+static void flow_read(struct worker *w, struct flow *f)
 {
-	return sa_cmp(src, &pf->laddr, SA_ALL);
+	struct relay *r = f->r;
+	struct relay *peer = r->peer;
+	struct flow *pf = peer ? (f->rtcp ? &peer->rtcp : &peer->rtp) : NULL;
+	int i, n, nout = 0;
+	uint64_t bytes = 0;
+	unsigned accepted = 0;
+
+	for (i = 0; i < BATCH; i++) {
+		w->iov[i].iov_base = w->buf[i];
+		w->iov[i].iov_len  = PKT_MAX;
+		memset(&w->msg[i].msg_hdr, 0, sizeof(w->msg[i].msg_hdr));
+		w->msg[i].msg_hdr.msg_name    = &w->src[i].u;
+		w->msg[i].msg_hdr.msg_namelen = sizeof(w->src[i].u);
+		w->msg[i].msg_hdr.msg_iov     = &w->iov[i];
+		w->msg[i].msg_hdr.msg_iovlen  = 1;
+	}
+
+	n = recvmmsg(f->fd, w->msg, BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return;
+
+	for (i = 0; i < n; i++) {
+		struct msghdr *h = &w->msg[i].msg_hdr;
+		struct sa *src = &w->src[i];
+		size_t len = w->msg[i].msg_len;
+
+		src->len = h->msg_namelen;
+
+		/* a peer whose remote is our own socket would loop */
+		if ((h->msg_flags & MSG_TRUNC) ||
+		    (pf && sa_cmp(src, &pf->laddr, SA_ALL)) ||
+		    !flow_accept(f, src, w->now)) {
+			ATOMIC_SET(r->dropped, r->dropped + 1);
+			continue;
+		}
+
+		++accepted;
+		if (!f->rtcp) {
+			bytes += len;
+			seq_update(&r->seq, w->buf[i], len);
+		}
+
+		if (!pf || !pf->has_raddr)
+			continue;
+
+		w->oiov[nout].iov_base = w->buf[i];
+		w->oiov[nout].iov_len  = len;
+		memset(&w->out[nout].msg_hdr, 0, sizeof(w->out[nout].msg_hdr));
+		w->out[nout].msg_hdr.msg_name    = &pf->raddr.u;
+		w->out[nout].msg_hdr.msg_namelen = pf->raddr.len;
+		w->out[nout].msg_hdr.msg_iov     = &w->oiov[nout];
+		w->out[nout].msg_hdr.msg_iovlen  = 1;
+		++nout;
+	}
+
+	if (accepted) {
+		/* a phone on hold may send nothing but RTCP: still alive */
+		ATOMIC_SET(r->last_rx, w->now);
+		if (!f->rtcp) {
+			ATOMIC_SET(r->rx_packets, r->rx_packets + accepted);
+			ATOMIC_SET(r->rx_bytes, r->rx_bytes + bytes);
+			ATOMIC_SET(r->lost, r->seq.lost_before +
+				   seq_lost(&r->seq));
+			ATOMIC_SET(r->latched, f->latched);
+		}
+	}
+
+	if (nout) {
+		int sent = sendmmsg(pf->fd, w->out, (unsigned)nout,
+				    MSG_DONTWAIT);
+
+		if (sent > 0 && !f->rtcp)
+			ATOMIC_SET(peer->tx_packets,
+				   peer->tx_packets + (uint64_t)sent);
+	}
 }
 
 
-static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
-{
-	struct media_ep *ep = arg;
-	struct media_ep *peer = ep->peer;
-	uint64_t now = mono_ms();
-	size_t n = mbuf_get_left(mb);
+/* ---- commands (worker side) ---- */
 
-	if (peer && from_peer(&peer->rtp, src)) {
-		++ep->dropped;
+static void relay_set_remote(struct relay *r, const struct sa *rtp,
+			     bool has)
+{
+	uint16_t port;
+
+	/* A re-offer with the same address keeps what was learnt */
+	if (has && r->has_sdp && sa_cmp(rtp, &r->sdp, SA_ALL))
+		return;
+
+	r->rtp.latched  = false;
+	r->rtcp.latched = false;
+	ATOMIC_SET(r->latched, false);
+
+	if (!has) {
+		r->has_sdp = false;
+		r->rtp.has_raddr  = false;
+		r->rtcp.has_raddr = false;
 		return;
 	}
 
-	if (!flow_accept(ep, &ep->rtp, src, now))
-		return;
+	r->sdp     = *rtp;
+	r->has_sdp = true;
 
-	ep->last_rx = now;
-	++ep->rx_packets;
-	ep->rx_bytes += n;
-	seq_update(&ep->seq, mbuf_buf(mb), n);
+	r->rtp.raddr     = *rtp;
+	r->rtp.has_raddr = true;
 
-	if (!peer || !peer->rtp.has_raddr)
-		return;
-
-	if (!udp_send(peer->rtp.us, &peer->rtp.raddr, mb))
-		++peer->tx_packets;
+	port = sa_port(rtp);
+	r->rtcp.raddr = *rtp;
+	sa_set_port(&r->rtcp.raddr, (uint16_t)(port + 1));
+	r->rtcp.has_raddr = port < 65535;
 }
 
 
-static void rtcp_recv(const struct sa *src, struct mbuf *mb, void *arg)
+static void relay_unbridge(struct relay *r)
 {
-	struct media_ep *ep = arg;
-	struct media_ep *peer = ep->peer;
-	uint64_t now = mono_ms();
-
-	if (peer && from_peer(&peer->rtcp, src)) {
-		++ep->dropped;
+	if (!r->peer)
 		return;
+
+	if (r->peer->peer == r)
+		r->peer->peer = NULL;
+
+	r->peer = NULL;
+}
+
+
+static void relay_free(struct worker *w, struct relay *r)
+{
+	relay_unbridge(r);
+
+	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, r->rtp.fd, NULL);
+	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, r->rtcp.fd, NULL);
+	(void)close(r->rtp.fd);
+	(void)close(r->rtcp.fd);
+	free(r);
+}
+
+
+/* Used commands go back to the spares, for the next ones */
+static void give_back(struct worker *w, struct cmd *list)
+{
+	struct cmd *last = list;
+
+	while (last->next)
+		last = last->next;
+
+	pthread_mutex_lock(&w->lock);
+	last->next = w->spare;
+	w->spare = list;
+	pthread_mutex_unlock(&w->lock);
+}
+
+
+static bool run_cmd(struct worker *w, struct cmd *c)
+{
+	switch (c->type) {
+
+	case CMD_REMOTE:
+		relay_set_remote(c->r, &c->addr, c->has_addr);
+		break;
+
+	case CMD_BRIDGE:
+		relay_unbridge(c->r);
+		relay_unbridge(c->peer);
+		c->r->peer = c->peer;
+		c->peer->peer = c->r;
+		break;
+
+	case CMD_UNBRIDGE:
+		relay_unbridge(c->r);
+		break;
+
+	case CMD_SEND:
+		if (c->r->rtp.has_raddr &&
+		    sendto(c->r->rtp.fd, c->pkt, c->len, MSG_DONTWAIT,
+			   &c->r->rtp.raddr.u.sa, c->r->rtp.raddr.len) > 0)
+			ATOMIC_SET(c->r->tx_packets, c->r->tx_packets + 1);
+		break;
+
+	case CMD_REMOVE:
+		relay_free(w, c->r);
+		break;
+
+	case CMD_STOP:
+		return false;
 	}
 
-	if (!flow_accept(ep, &ep->rtcp, src, now))
-		return;
-
-	/* A phone on hold may send nothing but RTCP: still alive */
-	ep->last_rx = now;
-
-	if (!peer || !peer->rtcp.has_raddr)
-		return;
-
-	(void)udp_send(peer->rtcp.us, &peer->rtcp.raddr, mb);
+	return true;
 }
 
 
-static int flow_listen(struct flow *f, const struct sa *ip, uint16_t port,
-		       udp_recv_h *recvh, void *arg)
+/* Take the queue and run it, except the removals: they wait in
+ * *removals until the batch of events in hand has been handled. */
+static bool run_cmds(struct worker *w, struct cmd **removals)
+{
+	struct cmd *list, *c, *next;
+	struct cmd *done = NULL;
+	uint64_t v;
+	bool run = true;
+
+	(void)read(w->evfd, &v, sizeof(v));
+
+	pthread_mutex_lock(&w->lock);
+	list = w->pending;
+	w->pending = NULL;
+	w->pending_tail = &w->pending;
+	pthread_mutex_unlock(&w->lock);
+
+	for (c = list; c; c = next) {
+		next = c->next;
+
+		if (c->type == CMD_REMOVE) {
+			c->next = *removals;
+			*removals = c;
+			continue;
+		}
+
+		if (!run_cmd(w, c))
+			run = false;
+		c->next = done;
+		done = c;
+	}
+
+	if (done)
+		give_back(w, done);
+
+	return run;
+}
+
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event ev[EVENTS];
+	bool run = true;
+
+	while (run) {
+		struct cmd *removals = NULL, *c;
+		int i, n;
+
+		n = epoll_wait(w->epfd, ev, EVENTS, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+
+		w->now = mono_ms();
+
+		/* commands first: a remote address or a bridge set before
+		 * a packet was sent applies to that packet */
+		for (i = 0; i < n; i++) {
+			if (!ev[i].data.ptr) {
+				run = run_cmds(w, &removals);
+				break;
+			}
+		}
+
+		for (i = 0; i < n; i++) {
+			if (ev[i].data.ptr)
+				flow_read(w, ev[i].data.ptr);
+		}
+
+		/* after the batch: nothing in it refers to these any more */
+		for (c = removals; c; c = c->next)
+			relay_free(w, c->r);
+		if (removals)
+			give_back(w, removals);
+	}
+
+	return NULL;
+}
+
+
+/* ---- the signalling thread's side ---- */
+
+static struct cmd *cmd_get(struct worker *w)
+{
+	struct cmd *c;
+
+	pthread_mutex_lock(&w->lock);
+	c = w->spare;
+	if (c)
+		w->spare = c->next;
+	pthread_mutex_unlock(&w->lock);
+
+	if (!c)
+		c = malloc(sizeof(*c));
+	if (c)
+		memset(c, 0, offsetof(struct cmd, pkt));
+
+	return c;
+}
+
+
+static void cmd_post(struct worker *w, struct cmd *c)
+{
+	uint64_t one = 1;
+	bool wake;
+
+	pthread_mutex_lock(&w->lock);
+	wake = !w->pending;
+	*w->pending_tail = c;
+	w->pending_tail = &c->next;
+	pthread_mutex_unlock(&w->lock);
+
+	if (wake)
+		(void)write(w->evfd, &one, sizeof(one));
+}
+
+
+/* Commands that must not be lost: wait for memory rather than drop */
+static struct cmd *cmd_must(struct worker *w)
+{
+	struct cmd *c;
+
+	while (!(c = cmd_get(w)))
+		(void)usleep(1000);
+
+	return c;
+}
+
+
+static void destructor(void *arg)
+{
+	struct media_ep *ep = arg;
+	struct cmd *c;
+
+	tmr_cancel(&ep->tmr);
+
+	if (!ep->r)
+		return;
+
+	c = cmd_must(ep->w);
+	c->type = CMD_REMOVE;
+	c->r = ep->r;
+	cmd_post(ep->w, c);
+}
+
+
+static int flow_open(struct flow *f, const struct sa *ip, uint16_t port)
 {
 	struct sa local = *ip;
-	int err;
+	int fd, one = 1;
 
 	sa_set_port(&local, port);
 
-	err = udp_listen(&f->us, &local, recvh, arg);
-	if (err)
-		return err;
+	fd = socket(sa_af(ip), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
 
-	err = udp_local_get(f->us, &f->laddr);
-	if (err) {
-		f->us = mem_deref(f->us);
+	if (sa_af(ip) == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+				 sizeof(one));
+
+	if (bind(fd, &local.u.sa, local.len) < 0) {
+		int err = errno;
+		(void)close(fd);
 		return err;
 	}
+
+	f->fd = fd;
+	f->laddr = local;
 
 	return 0;
 }
 
 
-int media_ep_alloc(struct media_ep **epp, const struct sa *ip,
-		   uint16_t port_min, uint16_t port_max)
+static int worker_add(struct worker *w, struct flow *f)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = f;
+
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, f->fd, &ev) ? errno : 0;
+}
+
+
+int media_ep_alloc(struct media_ep **epp, const struct media_ep *near,
+		   const struct sa *ip, uint16_t port_min, uint16_t port_max)
 {
 	struct media_ep *ep;
+	struct relay *r;
 	uint32_t base, npairs, start, i;
+	int size = SOCKBUF_SIZE;
 	int err = EADDRINUSE;
 
 	if (!epp || !ip || (sa_af(ip) != AF_INET && sa_af(ip) != AF_INET6))
 		return EINVAL;
+
+	if (!engine.n)
+		return ENOSYS;
 
 	base = (port_min + 1u) & ~1u;
 	if (base == 0)
@@ -307,10 +667,18 @@ int media_ep_alloc(struct media_ep **epp, const struct sa *ip,
 	npairs = (port_max - base) / 2;
 
 	ep = mem_zalloc(sizeof(*ep), destructor);
-	if (!ep)
+	r = calloc(1, sizeof(*r));
+	if (!ep || !r) {
+		mem_deref(ep);
+		free(r);
 		return ENOMEM;
+	}
 
 	tmr_init(&ep->tmr);
+	r->rtp.r = r;
+	r->rtcp.r = r;
+	r->rtcp.rtcp = true;
+	r->rtp.fd = r->rtcp.fd = -1;
 
 	/* Start at a random pair: a port freed by the last call is not
 	 * handed out again at once, while its stragglers still arrive.
@@ -320,32 +688,58 @@ int media_ep_alloc(struct media_ep **epp, const struct sa *ip,
 	for (i = 0; i < npairs; i++) {
 		uint32_t port = base + 2 * ((start + i) % npairs);
 
-		err = flow_listen(&ep->rtp, ip, (uint16_t)port, rtp_recv, ep);
+		err = flow_open(&r->rtp, ip, (uint16_t)port);
 		if (err == EADDRINUSE || err == EACCES)
 			continue;
 		else if (err)
-			goto out;
+			break;
 
-		err = flow_listen(&ep->rtcp, ip, (uint16_t)(port + 1),
-				  rtcp_recv, ep);
+		err = flow_open(&r->rtcp, ip, (uint16_t)(port + 1));
 		if (!err)
 			break;
 
-		ep->rtp.us = mem_deref(ep->rtp.us);
+		(void)close(r->rtp.fd);
+		r->rtp.fd = -1;
 
 		if (err != EADDRINUSE && err != EACCES)
-			goto out;
+			break;
 	}
 
 	if (err) {
-		err = EADDRINUSE;
+		if (err == EACCES)
+			err = EADDRINUSE;
 		goto out;
 	}
 
-	/* Bursts while the loop is busy elsewhere; RTCP is a trickle */
-	(void)udp_sockbuf_set(ep->rtp.us, SOCKBUF_SIZE);
+	/* Bursts while the worker is busy elsewhere; RTCP is a trickle */
+	(void)setsockopt(r->rtp.fd, SOL_SOCKET, SO_RCVBUF, &size,
+			 sizeof(size));
+
+	ep->laddr = r->rtp.laddr;
+	ep->w = near && near->w ? near->w :
+		&engine.workers[engine.next++ % engine.n];
+
+	/* from here the relay is the worker's */
+	err = worker_add(ep->w, &r->rtp);
+	if (!err)
+		err = worker_add(ep->w, &r->rtcp);
+	if (err) {
+		(void)epoll_ctl(ep->w->epfd, EPOLL_CTL_DEL, r->rtp.fd, NULL);
+		goto out;
+	}
+
+	ep->r = r;
+	r = NULL;
 
  out:
+	if (r) {
+		if (r->rtp.fd >= 0)
+			(void)close(r->rtp.fd);
+		if (r->rtcp.fd >= 0)
+			(void)close(r->rtcp.fd);
+		free(r);
+	}
+
 	if (err)
 		mem_deref(ep);
 	else
@@ -357,63 +751,72 @@ int media_ep_alloc(struct media_ep **epp, const struct sa *ip,
 
 const struct sa *media_ep_local(const struct media_ep *ep)
 {
-	return ep ? &ep->rtp.laddr : NULL;
+	return ep ? &ep->laddr : NULL;
 }
 
 
 void media_ep_set_remote(struct media_ep *ep, const struct sa *rtp)
 {
-	uint16_t port;
+	struct cmd *c;
 
-	if (!ep)
+	if (!ep || !ep->r)
 		return;
 
-	/* A re-offer with the same address keeps what was learnt */
-	if (rtp && ep->has_sdp && sa_cmp(rtp, &ep->sdp, SA_ALL))
-		return;
-
-	ep->rtp.latched  = false;
-	ep->rtcp.latched = false;
-
-	if (!rtp || !sa_isset(rtp, SA_ALL)) {
-		ep->has_sdp = false;
-		ep->rtp.has_raddr  = false;
-		ep->rtcp.has_raddr = false;
-		return;
-	}
-
-	ep->sdp     = *rtp;
-	ep->has_sdp = true;
-
-	ep->rtp.raddr     = *rtp;
-	ep->rtp.has_raddr = true;
-
-	port = sa_port(rtp);
-	ep->rtcp.raddr = *rtp;
-	sa_set_port(&ep->rtcp.raddr, (uint16_t)(port + 1));
-	ep->rtcp.has_raddr = port < 65535;
+	c = cmd_must(ep->w);
+	c->type = CMD_REMOTE;
+	c->r = ep->r;
+	c->has_addr = rtp && sa_isset(rtp, SA_ALL);
+	if (c->has_addr)
+		c->addr = *rtp;
+	cmd_post(ep->w, c);
 }
 
 
 void media_ep_bridge(struct media_ep *a, struct media_ep *b)
 {
-	if (a)
-		unbridge(a);
-	if (b)
-		unbridge(b);
+	struct cmd *c;
 
-	if (!a || !b)
+	if (a && b && a->r && b->r) {
+		if (a->w != b->w) {
+			log_warn("media %J / %J: on different workers, not "
+				 "bridged", &a->laddr, &b->laddr);
+			return;
+		}
+		c = cmd_must(a->w);
+		c->type = CMD_BRIDGE;
+		c->r = a->r;
+		c->peer = b->r;
+		cmd_post(a->w, c);
 		return;
+	}
 
-	a->peer = b;
-	b->peer = a;
+	if (a && a->r) {
+		c = cmd_must(a->w);
+		c->type = CMD_UNBRIDGE;
+		c->r = a->r;
+		cmd_post(a->w, c);
+	}
+	if (b && b->r) {
+		c = cmd_must(b->w);
+		c->type = CMD_UNBRIDGE;
+		c->r = b->r;
+		cmd_post(b->w, c);
+	}
+}
+
+
+static uint64_t last_rx(const struct media_ep *ep)
+{
+	uint64_t t = ATOMIC_GET(ep->r->last_rx);
+
+	return t > ep->armed_at ? t : ep->armed_at;
 }
 
 
 static void timeout_check(void *arg)
 {
 	struct media_ep *ep = arg;
-	uint64_t idle = elapsed(mono_ms(), ep->last_rx);
+	uint64_t idle = elapsed(mono_ms(), last_rx(ep));
 	media_timeout_h *h;
 	void *harg;
 
@@ -441,13 +844,13 @@ void media_ep_set_timeout(struct media_ep *ep, uint32_t ms,
 	ep->timeouth   = h;
 	ep->arg        = arg;
 
-	if (!ms || !h) {
+	if (!ms || !h || !ep->r) {
 		tmr_cancel(&ep->tmr);
 		return;
 	}
 
 	/* Counts from now, not from the last packet of an earlier life */
-	ep->last_rx = mono_ms();
+	ep->armed_at = mono_ms();
 	tmr_start(&ep->tmr, ms, timeout_check, ep);
 }
 
@@ -459,30 +862,150 @@ void media_ep_stats(const struct media_ep *ep, struct media_stats *st)
 
 	memset(st, 0, sizeof(*st));
 
-	if (!ep)
+	if (!ep || !ep->r)
 		return;
 
-	st->rx_packets = ep->rx_packets;
-	st->tx_packets = ep->tx_packets;
-	st->rx_bytes   = ep->rx_bytes;
-	st->lost       = ep->seq.lost_before + seq_lost(&ep->seq);
-	st->latched    = ep->rtp.latched;
+	st->rx_packets = ATOMIC_GET(ep->r->rx_packets);
+	st->tx_packets = ATOMIC_GET(ep->r->tx_packets);
+	st->rx_bytes   = ATOMIC_GET(ep->r->rx_bytes);
+	st->lost       = ATOMIC_GET(ep->r->lost);
+	st->dropped    = ATOMIC_GET(ep->r->dropped);
+	st->latched    = ATOMIC_GET(ep->r->latched);
 }
 
 
 int media_ep_send(struct media_ep *ep, struct mbuf *mb)
 {
-	int err;
+	size_t n = mb ? mbuf_get_left(mb) : 0;
+	struct cmd *c;
 
-	if (!ep || !mb)
+	if (!ep || !ep->r || !mb)
 		return EINVAL;
 
-	if (!ep->rtp.has_raddr)
-		return ENOTCONN;
+	if (n > CMD_PKT_MAX)
+		return EMSGSIZE;
 
-	err = udp_send(ep->rtp.us, &ep->rtp.raddr, mb);
-	if (!err)
-		++ep->tx_packets;
+	c = cmd_get(ep->w);
+	if (!c)
+		return ENOMEM;
+
+	c->type = CMD_SEND;
+	c->r = ep->r;
+	c->len = n;
+	memcpy(c->pkt, mbuf_buf(mb), n);
+	cmd_post(ep->w, c);
+
+	return 0;
+}
+
+
+/* ---- the engine ---- */
+
+static int worker_start(struct worker *w, unsigned index)
+{
+	struct epoll_event ev;
+	int err;
+
+	w->index = index;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->epfd < 0 || w->evfd < 0)
+		return errno;
+
+	pthread_mutex_init(&w->lock, NULL);
+	w->pending_tail = &w->pending;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = NULL;         /* the command queue */
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev))
+		return errno;
+
+	err = pthread_create(&w->tid, NULL, worker_main, w);
+	if (err)
+		return err;
+
+	w->started = true;
+	return 0;
+}
+
+
+int media_start(unsigned workers)
+{
+	unsigned i;
+	int err = 0;
+
+	if (engine.n)
+		return EALREADY;
+
+	if (!workers) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		workers = n > 0 ? (unsigned)n : 1;
+	}
+	if (workers > MAX_WORKERS)
+		workers = MAX_WORKERS;
+
+	engine.workers = calloc(workers, sizeof(*engine.workers));
+	if (!engine.workers)
+		return ENOMEM;
+
+	for (i = 0; i < workers; i++) {
+		engine.workers[i].epfd = engine.workers[i].evfd = -1;
+		err = worker_start(&engine.workers[i], i);
+		if (err)
+			break;
+	}
+
+	engine.n = workers;
+	if (err)
+		media_stop();
 
 	return err;
+}
+
+
+void media_stop(void)
+{
+	unsigned i;
+
+	for (i = 0; i < engine.n; i++) {
+		struct worker *w = &engine.workers[i];
+		struct cmd *c;
+
+		if (w->started) {
+			/* after the removals already queued */
+			c = cmd_must(w);
+			c->type = CMD_STOP;
+			cmd_post(w, c);
+			pthread_join(w->tid, NULL);
+		}
+
+		/* what came after STOP, and the spares */
+		while ((c = w->pending)) {
+			w->pending = c->next;
+			if (c->type == CMD_REMOVE)
+				relay_free(w, c->r);
+			free(c);
+		}
+		while ((c = w->spare)) {
+			w->spare = c->next;
+			free(c);
+		}
+
+		if (w->epfd >= 0)
+			(void)close(w->epfd);
+		if (w->evfd >= 0)
+			(void)close(w->evfd);
+		if (w->started)
+			pthread_mutex_destroy(&w->lock);
+	}
+
+	free(engine.workers);
+	memset(&engine, 0, sizeof(engine));
+}
+
+
+unsigned media_workers(void)
+{
+	return engine.n;
 }

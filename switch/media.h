@@ -15,8 +15,8 @@
  * An endpoint that receives nothing for the configured time reports it
  * (the call hangs up: a crashed phone must not hold a call for ever).
  *
- * Single thread for now: everything runs on the loop of the thread that
- * allocated it (issue 4 moves media to worker threads).
+ * The relay runs on media worker threads (media_start); this API is for
+ * the signalling thread, which owns the endpoints.
  */
 #ifndef SWITCH_MEDIA_H
 #define SWITCH_MEDIA_H
@@ -27,17 +27,32 @@ struct media_stats {
 	uint64_t rx_packets, tx_packets;
 	uint64_t rx_bytes;
 	uint64_t lost;          /* gaps in the received sequence numbers */
+	uint64_t dropped;       /* from sources other than the latched one */
 	bool latched;
 };
 
 typedef void (media_timeout_h)(struct media_ep *ep, void *arg);
 
 /**
- * Allocate an endpoint on ip (port 0), with an even port from
- * [port_min, port_max) for RTP and the next one for RTCP.
+ * Start the media workers: n threads (0: one per online core), each with
+ * its own epoll loop. Once per process, before any endpoint.
  */
-int  media_ep_alloc(struct media_ep **epp, const struct sa *ip,
-		    uint16_t port_min, uint16_t port_max);
+int  media_start(unsigned n);
+
+/** Stop the workers (after the endpoints are gone) and free them. */
+void media_stop(void);
+
+/** How many workers run (0 before media_start). */
+unsigned media_workers(void);
+
+/**
+ * Allocate an endpoint on ip (port 0), with an even port from
+ * [port_min, port_max) for RTP and the next one for RTCP. Endpoints to
+ * be bridged must be on the same worker: pass the first as near when
+ * allocating the second (NULL: the next worker in turn).
+ */
+int  media_ep_alloc(struct media_ep **epp, const struct media_ep *near,
+		    const struct sa *ip, uint16_t port_min, uint16_t port_max);
 
 /** The local RTP address (to put in our SDP). */
 const struct sa *media_ep_local(const struct media_ep *ep);
@@ -45,7 +60,8 @@ const struct sa *media_ep_local(const struct media_ep *ep);
 /** Where this leg's peer said to send RTP (its SDP c= and m= port). */
 void media_ep_set_remote(struct media_ep *ep, const struct sa *rtp);
 
-/** Relay a <-> b (either may be re-bridged; NULL to stop). */
+/** Relay a <-> b (either may be re-bridged; NULL to stop). a == b
+ * sends what arrives back where it came from (echo). */
 void media_ep_bridge(struct media_ep *a, struct media_ep *b);
 
 /** Report after ms without a received packet (0: off). */
