@@ -48,8 +48,8 @@ static void call_destructor(void *arg)
 	struct call *call = arg;
 
 	mem_deref(call->player);
-	tmr_cancel(&call->tmr);
-	tmr_cancel(&call->tmr_end);
+	wtmr_cancel(&call->tmr);
+	wtmr_cancel(&call->tmr_end);
 	tmr_cancel(&call->tmr_gc);
 	if (call->state != CALL_ENDED && call->le.list)
 		--call->cm->active;
@@ -157,7 +157,7 @@ void call_end(struct call *call, int cause, uint16_t scode,
 	call->scode = call->answer ? 200 : scode;
 	call->side = side;
 
-	tmr_cancel(&call->tmr);
+	wtmr_cancel(&call->tmr);
 	call->player = mem_deref(call->player);
 
 	/* RFC 3326: the BYEs and CANCELs that go out now say why */
@@ -203,7 +203,7 @@ void call_end(struct call *call, int cause, uint16_t scode,
 
 	call_publish(call, EVENT_CALL_ENDED);
 
-	tmr_start(&call->tmr_end, call->answer ? 0 : REJECTED_LINGER_MS,
+	wtmr_start(&call->tmr_end, call->answer ? 0 : REJECTED_LINGER_MS,
 		  end_tmr, call);
 }
 
@@ -485,8 +485,8 @@ static int call_alloc(struct call **callp, struct callmgr *cm,
 	if (!call)
 		return ENOMEM;
 
-	tmr_init(&call->tmr);
-	tmr_init(&call->tmr_end);
+	wtmr_init(&call->tmr);
+	wtmr_init(&call->tmr_end);
 	tmr_init(&call->tmr_gc);
 	call->cm = cm;
 	call->cfg = mem_ref(cm->cfg);

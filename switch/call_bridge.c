@@ -127,7 +127,7 @@ static void bleg_estab(const struct sip_msg *msg, void *arg)
 
 	bl->scode = 200;
 	note_leg(call, bl, "answered");
-	tmr_cancel(&call->tmr);
+	wtmr_cancel(&call->tmr);
 
 	/* the others get CANCEL */
 	le = call->forks.head;
@@ -378,7 +378,7 @@ static bool start_group(struct call *call, const char *group)
 	if (list_isempty(&call->forks))
 		return false;
 
-	tmr_start(&call->tmr, (secs ? secs : 30) * 1000ULL, timeout_tmr,
+	wtmr_start(&call->tmr, (secs ? secs : 30) * 1000ULL, timeout_tmr,
 		  call);
 	return true;
 }
@@ -387,7 +387,7 @@ static bool start_group(struct call *call, const char *group)
 /* Next alternative after '|', or on with the dialplan. */
 static void group_failed(struct call *call)
 {
-	tmr_cancel(&call->tmr);
+	wtmr_cancel(&call->tmr);
 
 	while (call->alts) {
 		char *rest = call->alts, *bar = strchr(rest, '|');
@@ -452,7 +452,7 @@ int call_bridge(struct call *call, const char *data)
 
 void call_bridge_stop(struct call *call)
 {
-	tmr_cancel(&call->tmr);
+	wtmr_cancel(&call->tmr);
 	call->alts = mem_deref(call->alts);
 
 	/* the winner is a fork too: its BYE goes with it */

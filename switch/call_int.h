@@ -11,6 +11,7 @@
 #include "admit.h"
 #include "events.h"
 #include "player.h"
+#include "wheel.h"
 
 struct dp_channel;
 
@@ -88,8 +89,8 @@ struct call {
 
 	struct player *player;        /* playback in progress */
 	struct player_rtp a_rtp;      /* our RTP stream to the caller */
-	struct tmr tmr;               /* sleep, bridge timeout */
-	struct tmr tmr_end;           /* deferred teardown */
+	struct wtmr tmr;              /* sleep, bridge timeout */
+	struct wtmr tmr_end;          /* deferred teardown */
 	struct tmr tmr_gc;            /* frees closed b-legs */
 
 	struct mbuf *trace;

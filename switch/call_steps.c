@@ -240,7 +240,7 @@ void call_continue(struct call *call)
 			return;
 		}
 		else if (!strcmp(name, "sleep")) {
-			tmr_start(&call->tmr, (uint64_t)atoi(data), sleep_done,
+			wtmr_start(&call->tmr, (uint64_t)atoi(data), sleep_done,
 				  call);
 			mem_deref(data);
 			return;

@@ -19,6 +19,7 @@
 #include "digest.h"
 #include "location.h"
 #include "media.h"
+#include "wheel.h"
 #include "registrar.h"
 #include "call.h"
 #include "events.h"
@@ -439,6 +440,7 @@ static void daemon_close(struct daemon *d)
 	d->ctl = mem_deref(d->ctl);
 	d->calls = mem_deref(d->calls);
 	media_stop();                /* after the calls' endpoints */
+	wheel_close();
 	d->cdr = mem_deref(d->cdr);
 	d->reg = mem_deref(d->reg);
 	d->ss  = mem_deref(d->ss);

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include "core.h"
 #include "media.h"
+#include "wheel.h"
 
 
 enum {
@@ -141,7 +142,7 @@ struct media_ep {
 	struct worker *w;
 	struct sa laddr;
 	uint64_t armed_at;          /* when the idle timer was set */
-	struct tmr tmr;
+	struct wtmr tmr;
 	uint32_t timeout_ms;
 	media_timeout_h *timeouth;
 	void *arg;
@@ -591,7 +592,7 @@ static void destructor(void *arg)
 	struct media_ep *ep = arg;
 	struct cmd *c;
 
-	tmr_cancel(&ep->tmr);
+	wtmr_cancel(&ep->tmr);
 
 	if (!ep->r)
 		return;
@@ -674,7 +675,7 @@ int media_ep_alloc(struct media_ep **epp, const struct media_ep *near,
 		return ENOMEM;
 	}
 
-	tmr_init(&ep->tmr);
+	wtmr_init(&ep->tmr);
 	r->rtp.r = r;
 	r->rtcp.r = r;
 	r->rtcp.rtcp = true;
@@ -821,7 +822,7 @@ static void timeout_check(void *arg)
 	void *harg;
 
 	if (idle < ep->timeout_ms) {
-		tmr_start(&ep->tmr, ep->timeout_ms - idle, timeout_check, ep);
+		wtmr_start(&ep->tmr, ep->timeout_ms - idle, timeout_check, ep);
 		return;
 	}
 
@@ -845,13 +846,13 @@ void media_ep_set_timeout(struct media_ep *ep, uint32_t ms,
 	ep->arg        = arg;
 
 	if (!ms || !h || !ep->r) {
-		tmr_cancel(&ep->tmr);
+		wtmr_cancel(&ep->tmr);
 		return;
 	}
 
 	/* Counts from now, not from the last packet of an earlier life */
 	ep->armed_at = mono_ms();
-	tmr_start(&ep->tmr, ms, timeout_check, ep);
+	wtmr_start(&ep->tmr, ms, timeout_check, ep);
 }
 
 
