@@ -16,8 +16,8 @@
  * Ownership: struct media_ep is the signalling thread's handle (libre
  * memory); struct relay is the worker's (plain malloc). The handle posts
  * commands (remote address, bridge, a player's packet, remove) to the
- * worker's queue, taken under a mutex that only the control path uses,
- * and an eventfd wakes the worker. The worker runs commands after each
+ * worker's queue, taken under a mutex that only the control path uses;
+ * an eventfd wakes the worker only when it may be asleep (cmd_post). The worker runs commands after each
  * batch of events, so a removed relay is never in a batch being handled.
  * The counters the signalling thread reads (ctl calls, the idle timer)
  * are single-writer 64-bit words read with relaxed atomics.
@@ -127,6 +127,9 @@ struct worker {
 	pthread_mutex_t lock;       /* the two lists below, nothing else */
 	struct cmd *pending, **pending_tail;
 	struct cmd *spare;
+	/* the wake-up handshake (see cmd_post), sequentially consistent */
+	bool has_pending;
+	bool sleeping;
 	/* the worker's own, for the packet path */
 	uint64_t now;
 	uint8_t buf[BATCH][PKT_MAX];
@@ -461,15 +464,13 @@ static bool run_cmds(struct worker *w, struct cmd **removals)
 {
 	struct cmd *list, *c, *next;
 	struct cmd *done = NULL;
-	uint64_t v;
 	bool run = true;
-
-	(void)read(w->evfd, &v, sizeof(v));
 
 	pthread_mutex_lock(&w->lock);
 	list = w->pending;
 	w->pending = NULL;
 	w->pending_tail = &w->pending;
+	__atomic_store_n(&w->has_pending, false, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&w->lock);
 
 	for (c = list; c; c = next) {
@@ -502,9 +503,18 @@ static void *worker_main(void *arg)
 
 	while (run) {
 		struct cmd *removals = NULL, *c;
-		int i, n;
+		int i, n, timeout = -1;
+		uint64_t v;
 
-		n = epoll_wait(w->epfd, ev, EVENTS, -1);
+		/* say we may sleep, then look at the queue once more: a
+		 * command posted in between is either seen here or finds
+		 * us sleeping and wakes us (cmd_post) */
+		__atomic_store_n(&w->sleeping, true, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&w->has_pending, __ATOMIC_SEQ_CST))
+			timeout = 0;
+
+		n = epoll_wait(w->epfd, ev, EVENTS, timeout);
+		__atomic_store_n(&w->sleeping, false, __ATOMIC_SEQ_CST);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -513,14 +523,15 @@ static void *worker_main(void *arg)
 
 		w->now = mono_ms();
 
+		for (i = 0; i < n; i++) {
+			if (!ev[i].data.ptr)
+				(void)read(w->evfd, &v, sizeof(v));
+		}
+
 		/* commands first: a remote address or a bridge set before
 		 * a packet was sent applies to that packet */
-		for (i = 0; i < n; i++) {
-			if (!ev[i].data.ptr) {
-				run = run_cmds(w, &removals);
-				break;
-			}
-		}
+		if (__atomic_load_n(&w->has_pending, __ATOMIC_SEQ_CST))
+			run = run_cmds(w, &removals);
 
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.ptr)
@@ -559,18 +570,25 @@ static struct cmd *cmd_get(struct worker *w)
 }
 
 
+/* Queue a command. The eventfd is written only when the worker may be
+ * asleep: it sets sleeping, then reads has_pending; we set has_pending,
+ * then read sleeping (both sequentially consistent, as in Dekker's
+ * algorithm), so one of the two sees the other and no command waits for
+ * the next packet. A busy worker finds the queue at the top of its loop
+ * without a system call on either side. */
 static void cmd_post(struct worker *w, struct cmd *c)
 {
 	uint64_t one = 1;
-	bool wake;
+	bool first;
 
 	pthread_mutex_lock(&w->lock);
-	wake = !w->pending;
+	first = !w->pending;
 	*w->pending_tail = c;
 	w->pending_tail = &c->next;
+	__atomic_store_n(&w->has_pending, true, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&w->lock);
 
-	if (wake)
+	if (first && __atomic_load_n(&w->sleeping, __ATOMIC_SEQ_CST))
 		(void)write(w->evfd, &one, sizeof(one));
 }
 
