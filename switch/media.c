@@ -17,8 +17,10 @@
  * memory); struct relay is the worker's (plain malloc). The handle posts
  * commands (remote address, bridge, a player's packet, remove) to the
  * worker's queue, taken under a mutex that only the control path uses;
- * an eventfd wakes the worker only when it may be asleep (cmd_post). The worker runs commands after each
- * batch of events, so a removed relay is never in a batch being handled.
+ * an eventfd wakes the worker only when it may be asleep (cmd_post).
+ * The worker runs the commands before each batch of packets (an address
+ * set before a packet arrived applies to it) and frees removed relays
+ * after it, so a removed relay is never in a batch being handled.
  * The counters the signalling thread reads (ctl calls, the idle timer)
  * are single-writer 64-bit words read with relaxed atomics.
  */
