@@ -13,13 +13,13 @@
  * tmr_poll() and tmr_next_timeout() through its PLT, so the definitions
  * in the executable take their place, as sipdecode.c does for
  * sip_msg_decode(). Here the running timers of a thread are a binary
- * min-heap ordered by expiry and then by start order (libre's list kept
- * equal expiries in start order too): start, cancel and expiry are
- * O(log n). The fields the rest of libre reads keep their meaning: th is
+ * min-heap (four children a node, the keys stored in the heap) ordered
+ * by expiry and then by start order (libre's list kept equal expiries
+ * in start order too): start, cancel and expiry are O(log n). The fields the rest of libre reads keep their meaning: th is
  * NULL when a timer is not running (tmr_isrunning), jfs is its expiry
  * (tmr_get_expire). A running timer's list element, which nothing else
- * reads, holds its place in the heap (le.prev) and its start number
- * (le.next). The list libre passes to tmr_poll() stays empty.
+ * reads, holds its place in the heap (le.prev). The list libre passes
+ * to tmr_poll() stays empty.
  *
  * Only the switchboard binary and test_tmrheap link this file.
  */
@@ -27,11 +27,22 @@
 #include "core.h"
 #include "tmrheap.h"
 
+/* The keys live in the heap, next to the pointer: comparing two entries
+ * touches no timer (each timer is somewhere in a libre object: a cache
+ * miss). Four children per node halve the levels. */
+struct entry {
+	uint64_t jfs;
+	uint64_t seq;
+	struct tmr *t;
+};
+
 struct theap {
-	struct tmr **v;
+	struct entry *v;
 	size_t n, cap;
 	uint64_t seq;
 };
+
+enum { ARITY = 4 };
 
 /* one heap per thread, as libre has one list per thread */
 static __thread struct theap heap;
@@ -43,64 +54,69 @@ static size_t pos_of(const struct tmr *t)
 }
 
 
-static void put(size_t i, struct tmr *t)
+static void put(size_t i, const struct entry *e)
 {
-	heap.v[i] = t;
-	t->le.prev = (struct le *)(uintptr_t)(i + 1);
+	heap.v[i] = *e;
+	e->t->le.prev = (struct le *)(uintptr_t)(i + 1);
 }
 
 
-static bool before(const struct tmr *a, const struct tmr *b)
+static bool before(const struct entry *a, const struct entry *b)
 {
 	if (a->jfs != b->jfs)
 		return a->jfs < b->jfs;
 
-	return (uintptr_t)a->le.next < (uintptr_t)b->le.next;
+	return a->seq < b->seq;
 }
 
 
-static void sift_up(size_t i, struct tmr *t)
+static void sift_up(size_t i, const struct entry *e)
 {
 	while (i > 0) {
-		size_t parent = (i - 1) / 2;
+		size_t parent = (i - 1) / ARITY;
 
-		if (!before(t, heap.v[parent]))
+		if (!before(e, &heap.v[parent]))
 			break;
 
-		put(i, heap.v[parent]);
+		put(i, &heap.v[parent]);
 		i = parent;
 	}
 
-	put(i, t);
+	put(i, e);
 }
 
 
-static void sift_down(size_t i, struct tmr *t)
+static void sift_down(size_t i, const struct entry *e)
 {
 	for (;;) {
-		size_t c = 2 * i + 1;
+		size_t c = ARITY * i + 1, best, k;
 
 		if (c >= heap.n)
 			break;
-		if (c + 1 < heap.n && before(heap.v[c + 1], heap.v[c]))
-			++c;
-		if (!before(heap.v[c], t))
+
+		best = c;
+		for (k = c + 1; k < c + ARITY && k < heap.n; k++) {
+			if (before(&heap.v[k], &heap.v[best]))
+				best = k;
+		}
+
+		if (!before(&heap.v[best], e))
 			break;
 
-		put(i, heap.v[c]);
-		i = c;
+		put(i, &heap.v[best]);
+		i = best;
 	}
 
-	put(i, t);
+	put(i, e);
 }
 
 
 static void heap_remove(struct tmr *t)
 {
 	size_t i = pos_of(t);
-	struct tmr *last;
+	struct entry last;
 
-	if (!i || i > heap.n || heap.v[i - 1] != t)
+	if (!i || i > heap.n || heap.v[i - 1].t != t)
 		return;                 /* not ours: never started here */
 
 	--i;
@@ -108,10 +124,10 @@ static void heap_remove(struct tmr *t)
 	t->le.prev = NULL;
 
 	if (i < heap.n) {
-		if (i > 0 && before(last, heap.v[(i - 1) / 2]))
-			sift_up(i, last);
+		if (i > 0 && before(&last, &heap.v[(i - 1) / ARITY]))
+			sift_up(i, &last);
 		else
-			sift_down(i, last);
+			sift_down(i, &last);
 	}
 
 	if (!heap.n) {
@@ -124,9 +140,11 @@ static void heap_remove(struct tmr *t)
 
 static bool heap_push(struct tmr *t)
 {
+	struct entry e;
+
 	if (heap.n == heap.cap) {
 		size_t cap = heap.cap ? 2 * heap.cap : 256;
-		struct tmr **v = realloc(heap.v, cap * sizeof(*v));
+		struct entry *v = realloc(heap.v, cap * sizeof(*v));
 
 		if (!v)
 			return false;
@@ -134,8 +152,10 @@ static bool heap_push(struct tmr *t)
 		heap.cap = cap;
 	}
 
-	t->le.next = (struct le *)(uintptr_t)++heap.seq;
-	sift_up(heap.n++, t);
+	e.jfs = t->jfs;
+	e.seq = ++heap.seq;
+	e.t = t;
+	sift_up(heap.n++, &e);
 
 	return true;
 }
@@ -176,8 +196,8 @@ void tmr_poll(struct list *tmrl)
 	uint64_t now = tmr_jiffies();
 	(void)tmrl;
 
-	while (heap.n && heap.v[0]->jfs <= now) {
-		struct tmr *t = heap.v[0];
+	while (heap.n && heap.v[0].jfs <= now) {
+		struct tmr *t = heap.v[0].t;
 		tmr_h *th = t->th;
 		void *arg = t->arg;
 
@@ -199,7 +219,7 @@ uint64_t tmr_next_timeout(struct list *tmrl)
 	if (!heap.n)
 		return 0;
 
-	jfs = heap.v[0]->jfs;
+	jfs = heap.v[0].jfs;
 
 	return jfs > now ? jfs - now : 1;
 }
