@@ -29,7 +29,8 @@
 
 enum {
 	REJECTED_LINGER_MS = 32000,   /* RFC 3261 Timer H */
-	CALL_HASH_SIZE     = 1024,
+	CALL_HASH_SIZE     = 4096,
+	SESS_HASH_SIZE     = 4096,    /* libre's sessions: two per call */
 	RETRY_AFTER_S      = 2,       /* in 503s for overload */
 };
 
@@ -710,7 +711,8 @@ int callmgr_alloc(struct callmgr **cmp, struct sipstack *ss,
 	err = sip_listen(&cm->lsnr, sipstack_sip(ss), true, request_handler,
 			 cm);
 	if (!err)
-		err = sipsess_listen(&cm->sock, sipstack_sip(ss), 32,
+		err = sipsess_listen(&cm->sock, sipstack_sip(ss),
+				     SESS_HASH_SIZE,
 				     conn_handler, cm);
 	if (!err)
 		err = sip_listen(&cm->lsnr_ack, sipstack_sip(ss), true,

@@ -17,7 +17,7 @@
 #include "sipstack.h"
 
 enum {
-	SIP_HASH_CTRANS = 256,
+	SIP_HASH_CTRANS = 4096,
 	SIP_HASH_STRANS = 4096,
 	SIP_HASH_CONN   = 1024,
 };
