@@ -49,6 +49,8 @@ enum {
 	EVENTS       = 64,
 	MAX_WORKERS  = 64,
 	CMD_PKT_MAX  = 512,         /* a player's packet (G.711: 172)     */
+	QUARANTINE_MS = 2000,       /* a parked pair rests this long      */
+	MAX_PARKED   = 8192,        /* parked pairs, all workers together */
 };
 
 #define ATOMIC_GET(x)    __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -106,6 +108,8 @@ enum cmd_type {
 	CMD_UNBRIDGE,
 	CMD_SEND,
 	CMD_REMOVE,
+	CMD_PARK,
+	CMD_RESET,
 	CMD_STOP,
 };
 
@@ -120,6 +124,16 @@ struct cmd {
 	uint8_t pkt[CMD_PKT_MAX];
 };
 
+/* A relay whose call has ended, kept with its sockets bound and in the
+ * worker's epoll for the next call: no socket(), bind(), epoll_ctl() and
+ * close() per call. The signalling thread's record of it. */
+struct parked {
+	struct parked *next;
+	struct relay *r;
+	struct sa laddr;
+	uint64_t since;             /* monotonic ms */
+};
+
 struct worker {
 	pthread_t tid;
 	unsigned index;
@@ -132,6 +146,9 @@ struct worker {
 	/* the wake-up handshake (see cmd_post), sequentially consistent */
 	bool has_pending;
 	bool sleeping;
+	/* the signalling thread's: parked relays, oldest first */
+	struct parked *park_head, **park_tail;
+	unsigned parked;
 	/* the worker's own, for the packet path */
 	uint64_t now;
 	uint8_t buf[BATCH][PKT_MAX];
@@ -157,6 +174,8 @@ static struct {
 	struct worker *workers;
 	unsigned n;
 	unsigned next;              /* round robin for new calls */
+	unsigned parked;            /* all workers */
+	struct parked *spare;       /* park records for reuse */
 } engine;
 
 
@@ -422,6 +441,23 @@ static void give_back(struct worker *w, struct cmd *list)
 }
 
 
+/* A parked relay taken for a new call starts from nothing: stragglers of
+ * the last call may have been counted and latched meanwhile. */
+static void relay_reset(struct relay *r)
+{
+	relay_unbridge(r);
+	relay_set_remote(r, NULL, false);
+	memset(&r->seq, 0, sizeof(r->seq));
+	r->rtp.last_rx = r->rtcp.last_rx = 0;
+	ATOMIC_SET(r->rx_packets, 0);
+	ATOMIC_SET(r->tx_packets, 0);
+	ATOMIC_SET(r->rx_bytes, 0);
+	ATOMIC_SET(r->lost, 0);
+	ATOMIC_SET(r->dropped, 0);
+	ATOMIC_SET(r->last_rx, 0);
+}
+
+
 static bool run_cmd(struct worker *w, struct cmd *c)
 {
 	switch (c->type) {
@@ -450,6 +486,16 @@ static bool run_cmd(struct worker *w, struct cmd *c)
 
 	case CMD_REMOVE:
 		relay_free(w, c->r);
+		break;
+
+	case CMD_PARK:
+		/* nothing relayed from now on; counted until reused */
+		relay_unbridge(c->r);
+		relay_set_remote(c->r, NULL, false);
+		break;
+
+	case CMD_RESET:
+		relay_reset(c->r);
 		break;
 
 	case CMD_STOP:
@@ -607,6 +653,75 @@ static struct cmd *cmd_must(struct worker *w)
 }
 
 
+/* Keep the relay for a later call (true), or let it go (false) */
+static bool park(const struct media_ep *ep)
+{
+	struct worker *w = ep->w;
+	struct parked *pk;
+
+	if (engine.parked >= MAX_PARKED)
+		return false;
+
+	pk = engine.spare;
+	if (pk)
+		engine.spare = pk->next;
+	else
+		pk = malloc(sizeof(*pk));
+	if (!pk)
+		return false;
+
+	pk->next = NULL;
+	pk->r = ep->r;
+	pk->laddr = ep->laddr;
+	pk->since = mono_ms();
+	*w->park_tail = pk;
+	w->park_tail = &pk->next;
+	++w->parked;
+	++engine.parked;
+
+	return true;
+}
+
+
+/* The oldest parked relay of w, once it has rested, if its address is
+ * still in the range asked for (a reload may change it); a parked relay
+ * out of range is let go. */
+static struct relay *unpark(struct worker *w, const struct sa *ip,
+			    uint16_t port_min, uint16_t port_max,
+			    struct sa *laddr)
+{
+	uint64_t now = mono_ms();
+
+	while (w->park_head && now - w->park_head->since >= QUARANTINE_MS) {
+		struct parked *pk = w->park_head;
+		struct relay *r = pk->r;
+		uint16_t port = sa_port(&pk->laddr);
+		bool fits = sa_cmp(&pk->laddr, ip, SA_ADDR) &&
+			port >= port_min && port + 1 < port_max;
+		struct cmd *c;
+
+		w->park_head = pk->next;
+		if (!w->park_head)
+			w->park_tail = &w->park_head;
+		--w->parked;
+		--engine.parked;
+		*laddr = pk->laddr;
+		pk->next = engine.spare;
+		engine.spare = pk;
+
+		c = cmd_must(w);
+		c->r = r;
+		c->type = fits ? CMD_RESET : CMD_REMOVE;
+		cmd_post(w, c);
+
+		if (fits)
+			return r;
+	}
+
+	return NULL;
+}
+
+
 static void destructor(void *arg)
 {
 	struct media_ep *ep = arg;
@@ -618,8 +733,8 @@ static void destructor(void *arg)
 		return;
 
 	c = cmd_must(ep->w);
-	c->type = CMD_REMOVE;
 	c->r = ep->r;
+	c->type = park(ep) ? CMD_PARK : CMD_REMOVE;
 	cmd_post(ep->w, c);
 }
 
@@ -668,7 +783,7 @@ int media_ep_alloc(struct media_ep **epp, const struct media_ep *near,
 		   const struct sa *ip, uint16_t port_min, uint16_t port_max)
 {
 	struct media_ep *ep;
-	struct relay *r;
+	struct relay *r, *r_old;
 	uint32_t base, npairs, start, i;
 	int size = SOCKBUF_SIZE;
 	int err = EADDRINUSE;
@@ -696,6 +811,17 @@ int media_ep_alloc(struct media_ep **epp, const struct media_ep *near,
 	}
 
 	wtmr_init(&ep->tmr);
+	ep->w = near && near->w ? near->w :
+		&engine.workers[engine.next++ % engine.n];
+
+	r_old = unpark(ep->w, ip, (uint16_t)base, port_max, &ep->laddr);
+	if (r_old) {
+		free(r);
+		ep->r = r_old;
+		*epp = ep;
+		return 0;
+	}
+
 	r->rtp.r = r;
 	r->rtcp.r = r;
 	r->rtcp.rtcp = true;
@@ -737,8 +863,6 @@ int media_ep_alloc(struct media_ep **epp, const struct media_ep *near,
 			 sizeof(size));
 
 	ep->laddr = r->rtp.laddr;
-	ep->w = near && near->w ? near->w :
-		&engine.workers[engine.next++ % engine.n];
 
 	/* from here the relay is the worker's */
 	err = worker_add(ep->w, &r->rtp);
@@ -935,6 +1059,7 @@ static int worker_start(struct worker *w, unsigned index)
 
 	pthread_mutex_init(&w->lock, NULL);
 	w->pending_tail = &w->pending;
+	w->park_tail = &w->park_head;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
@@ -1001,6 +1126,15 @@ void media_stop(void)
 			pthread_join(w->tid, NULL);
 		}
 
+		/* the parked relays: the worker is gone, they are ours */
+		while (w->park_head) {
+			struct parked *pk = w->park_head;
+
+			w->park_head = pk->next;
+			relay_free(w, pk->r);
+			free(pk);
+		}
+
 		/* what came after STOP, and the spares */
 		while ((c = w->pending)) {
 			w->pending = c->next;
@@ -1019,6 +1153,13 @@ void media_stop(void)
 			(void)close(w->evfd);
 		if (w->started)
 			pthread_mutex_destroy(&w->lock);
+	}
+
+	while (engine.spare) {
+		struct parked *pk = engine.spare;
+
+		engine.spare = pk->next;
+		free(pk);
 	}
 
 	free(engine.workers);
