@@ -344,18 +344,8 @@ static void flow_read(struct worker *w, struct flow *f)
 		++nout;
 	}
 
-	if (accepted) {
-		/* a phone on hold may send nothing but RTCP: still alive */
-		ATOMIC_SET(r->last_rx, w->now);
-		if (!f->rtcp) {
-			ATOMIC_SET(r->rx_packets, r->rx_packets + accepted);
-			ATOMIC_SET(r->rx_bytes, r->rx_bytes + bytes);
-			ATOMIC_SET(r->lost, r->seq.lost_before +
-				   seq_lost(&r->seq));
-			ATOMIC_SET(r->latched, f->latched);
-		}
-	}
-
+	/* sent first, counted after: whoever sees a packet received
+	 * (rx_packets, a release store) also sees it relayed */
 	if (nout) {
 		int sent = sendmmsg(pf->fd, w->out, (unsigned)nout,
 				    MSG_DONTWAIT);
@@ -363,6 +353,20 @@ static void flow_read(struct worker *w, struct flow *f)
 		if (sent > 0 && !f->rtcp)
 			ATOMIC_SET(peer->tx_packets,
 				   peer->tx_packets + (uint64_t)sent);
+	}
+
+	if (accepted) {
+		/* a phone on hold may send nothing but RTCP: still alive */
+		ATOMIC_SET(r->last_rx, w->now);
+		if (!f->rtcp) {
+			ATOMIC_SET(r->rx_bytes, r->rx_bytes + bytes);
+			ATOMIC_SET(r->lost, r->seq.lost_before +
+				   seq_lost(&r->seq));
+			ATOMIC_SET(r->latched, f->latched);
+			__atomic_store_n(&r->rx_packets,
+					 r->rx_packets + accepted,
+					 __ATOMIC_RELEASE);
+		}
 	}
 }
 
@@ -1010,7 +1014,9 @@ void media_ep_stats(const struct media_ep *ep, struct media_stats *st)
 	if (!ep || !ep->r)
 		return;
 
-	st->rx_packets = ATOMIC_GET(ep->r->rx_packets);
+	/* acquire: what was counted before it is seen with it */
+	st->rx_packets = __atomic_load_n(&ep->r->rx_packets,
+					 __ATOMIC_ACQUIRE);
 	st->tx_packets = ATOMIC_GET(ep->r->tx_packets);
 	st->rx_bytes   = ATOMIC_GET(ep->r->rx_bytes);
 	st->lost       = ATOMIC_GET(ep->r->lost);

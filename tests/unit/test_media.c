@@ -412,6 +412,23 @@ static void wait_ep_rx(const struct media_ep *ep, uint64_t n)
 }
 
 
+static bool tx_reached(const void *arg)
+{
+	const struct rx_cond *c = arg;
+
+	return stats(c->ep).tx_packets >= c->n;
+}
+
+/* The worker counts a packet after sending it on: a phone can have it
+ * before the counters say so. Wait for them, then check exact values. */
+static void wait_ep_tx(const struct media_ep *ep, uint64_t n)
+{
+	struct rx_cond c = {ep, n};
+
+	assert_true(run_until(tx_reached, &c, DEADLINE_MS));
+}
+
+
 /* Two phones, two bridged endpoints whose SDP says where the phones are */
 struct call {
 	struct phone *pa, *pb;
@@ -519,6 +536,10 @@ static void test_relay_both_ways(void **state)
 	dst = rtcp_of(media_ep_local(c.ea));
 	assert_true(sa_cmp(&c.pa->src, &dst, SA_ALL));
 
+	wait_ep_rx(c.ea, 1);
+	wait_ep_rx(c.eb, 1);
+	wait_ep_tx(c.ea, 1);
+	wait_ep_tx(c.eb, 1);
 	sa_ = stats(c.ea);
 	sb = stats(c.eb);
 	assert_int_equal(sa_.rx_packets, 1);
@@ -559,6 +580,7 @@ static void test_latch(void **state)
 	send_rtp(c.pb, media_ep_local(c.eb), 2, 0xb);
 	wait_count(&nat->rx, 1);
 	assert_int_equal(pkt_seq(nat->last), 2);
+	wait_ep_tx(c.ea, 2);
 	assert_int_equal(stats(c.ea).tx_packets, 2);
 	assert_int_equal(c.pa->rx, 1);
 
@@ -569,6 +591,8 @@ static void test_latch(void **state)
 	wait_count(&c.pb->rx, 2);
 	assert_int_equal(pkt_ssrc(c.pb->last), 0xa);
 	assert_int_equal(pkt_seq(c.pb->last), 2);
+	wait_ep_rx(c.ea, 2);
+	wait_ep_tx(c.eb, 2);
 	assert_int_equal(stats(c.ea).rx_packets, 2);
 	assert_int_equal(stats(c.eb).tx_packets, 2);
 
@@ -669,6 +693,7 @@ static void test_no_relay_without_remote(void **state)
 	send_rtp(pa, media_ep_local(ea), 2, 0xa);
 	wait_count(&pb->rx, 1);
 	assert_int_equal(pkt_seq(pb->last), 2);
+	wait_ep_tx(eb, 1);
 	assert_int_equal(stats(eb).tx_packets, 1);
 
 	/* Unbridged: received, counted, not relayed */
@@ -702,6 +727,7 @@ static void test_lost(void **state)
 	for (i = 0; i < ARRAY_SIZE(seqv); i++)
 		send_rtp(c.pa, media_ep_local(c.ea), seqv[i], 0x1);
 	wait_count(&c.pb->rx, ARRAY_SIZE(seqv));
+	wait_ep_rx(c.ea, ARRAY_SIZE(seqv));
 	assert_int_equal(stats(c.ea).lost, 1);
 
 	/* Not RTP (version 0): relayed, not counted as a sequence */
@@ -711,6 +737,7 @@ static void test_lost(void **state)
 	for (i = 0; i < ARRAY_SIZE(wrapv); i++)
 		send_rtp(c.pa, media_ep_local(c.ea), wrapv[i], 0x2);
 	wait_count(&c.pb->rx, ARRAY_SIZE(seqv) + 1 + ARRAY_SIZE(wrapv));
+	wait_ep_rx(c.ea, ARRAY_SIZE(seqv) + 1 + ARRAY_SIZE(wrapv));
 	assert_int_equal(stats(c.ea).lost, 2);
 	assert_int_equal(stats(c.ea).rx_packets,
 			 ARRAY_SIZE(seqv) + 1 + ARRAY_SIZE(wrapv));
@@ -872,6 +899,8 @@ static void test_rebridge_and_free(void **state)
 	send_rtp(c.pb, media_ep_local(c.eb), 3, 0xb);
 	wait_count(&c.pa->rx, 1);
 	assert_int_equal(pkt_seq(c.pa->last), 3);
+	wait_ep_rx(c.eb, 3);
+	wait_ep_tx(c.ea, 2);
 	assert_int_equal(stats(c.eb).rx_packets, 3);
 	assert_int_equal(stats(c.ea).tx_packets, 2);
 
@@ -928,6 +957,10 @@ static void test_bulk(void **state)
 	assert_int_equal(c.pa->order_errors, 0);
 	assert_int_equal(c.pb->order_errors, 0);
 
+	wait_ep_rx(c.ea, BULK_COUNT);
+	wait_ep_rx(c.eb, BULK_COUNT);
+	wait_ep_tx(c.ea, BULK_COUNT);
+	wait_ep_tx(c.eb, BULK_COUNT);
 	st = stats(c.ea);
 	assert_int_equal(st.rx_packets, BULK_COUNT);
 	assert_int_equal(st.tx_packets, BULK_COUNT);
