@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <spandsp.h>
 #include "codec.h"
+#include "plcfill.h"
 
 struct codec_enc {
 	g711_state_t *g711;
@@ -131,7 +132,7 @@ static int decode(struct codec_dec *d, int16_t *pcm, size_t *samples,
 
 		if (*samples < n)
 			return EINVAL;
-		*samples = (size_t)plc_fillin(d->plc, pcm, (int)n);
+		*samples = (size_t)codec_plc_fillin(d->plc, pcm, (int)n);
 		return 0;
 	}
 

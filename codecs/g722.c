@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <spandsp.h>
 #include "codec.h"
+#include "plcfill.h"
 
 enum { FRAME = 320 };
 
@@ -106,7 +107,7 @@ static int decode(struct codec_dec *d, int16_t *pcm, size_t *samples,
 	if (!in) {
 		if (*samples < FRAME)
 			return EINVAL;
-		*samples = (size_t)plc_fillin(d->plc, pcm, FRAME);
+		*samples = (size_t)codec_plc_fillin(d->plc, pcm, FRAME);
 		return 0;
 	}
 

@@ -191,7 +191,7 @@ static void test_round_trips(void **state)
 		round_trip(c, in, out, n, 0);
 		snr = snr_db(in, out, n, c->srate, &lag);
 		share = tone_share(out, n, c->srate, 1000.0);
-		print_message("%s: 1 kHz tone SNR %.1f dB (delay %zu samples), "
+		print_message("# %s: 1 kHz tone SNR %.1f dB (delay %zu samples), "
 			      "%.1f %% of the power at 1 kHz\n", c->name, snr,
 			      lag, 100.0 * share);
 		assert_true(snr >= e->tone_snr);
@@ -201,7 +201,7 @@ static void test_round_trips(void **state)
 		memset(out, 0, sizeof(out));
 		round_trip(c, in, out, n, 0);
 		snr = snr_db(in, out, n, c->srate, &lag);
-		print_message("%s: speech-like noise SNR %.1f dB (delay %zu)\n",
+		print_message("# %s: speech-like noise SNR %.1f dB (delay %zu)\n",
 			      c->name, snr, lag);
 		assert_true(snr >= e->noise_snr);
 	}
@@ -224,7 +224,7 @@ static void test_concealment(void **state)
 		memset(out, 0, sizeof(out));
 		round_trip(c, in, out, n, 10);
 		share = tone_share(out, n, c->srate, 1000.0);
-		print_message("%s: 10 %% loss, %.1f %% of the power at 1 kHz\n",
+		print_message("# %s: 10 %% loss, %.1f %% of the power at 1 kHz\n",
 			      c->name, 100.0 * share);
 		assert_true(share >= e->plc_share);
 	}
