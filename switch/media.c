@@ -687,9 +687,9 @@ static bool park(const struct media_ep *ep)
 }
 
 
-/* The oldest parked relay of w, once it has rested, if its address is
- * still in the range asked for (a reload may change it); a parked relay
- * out of range is let go. */
+/* The oldest parked relay of w, once it has rested, if nothing has
+ * arrived on it for as long and its address is still in the range
+ * asked for (a reload may change it); one that fails is let go. */
 static struct relay *unpark(struct worker *w, const struct sa *ip,
 			    uint16_t port_min, uint16_t port_max,
 			    struct sa *laddr)
@@ -700,7 +700,11 @@ static struct relay *unpark(struct worker *w, const struct sa *ip,
 		struct parked *pk = w->park_head;
 		struct relay *r = pk->r;
 		uint16_t port = sa_port(&pk->laddr);
-		bool fits = sa_cmp(&pk->laddr, ip, SA_ADDR) &&
+		/* still hit by its last call's phone (one that missed the
+		 * BYE): that phone would take the new call's latch. Let it
+		 * go; a fresh pair starts at a random port. */
+		bool quiet = ATOMIC_GET(r->last_rx) + QUARANTINE_MS <= now;
+		bool fits = quiet && sa_cmp(&pk->laddr, ip, SA_ADDR) &&
 			port >= port_min && port + 1 < port_max;
 		struct cmd *c;
 
