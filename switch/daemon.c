@@ -71,7 +71,8 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 			"\"reloads\":%u,\"calls_active\":%u,"
 			"\"calls_started\":%llu,"
 			"\"calls_refused_overload\":%llu,"
-			"\"calls_refused_limits\":%llu}\n",
+			"\"calls_refused_limits\":%llu,"
+			"\"media_workers\":%u,\"media_parked\":%u}\n",
 			SWITCHBOARD_VERSION, (long long)up,
 			d->cfg->user_count, location_aor_count(d->loc),
 			location_count(d->loc),
@@ -85,7 +86,8 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 			(unsigned long long)writes, d->reloads,
 			cs.active, (unsigned long long)cs.started,
 			(unsigned long long)cs.refused_backlog,
-			(unsigned long long)cs.refused_limit);
+			(unsigned long long)cs.refused_limit,
+			media_workers(), media_parked());
 	}
 
 	return re_hprintf(pf,
@@ -100,7 +102,8 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 		"malformed requests refused: %llu\n"
 		"store:    %llu writes in %llu commits\n"
 		"calls:    %u in progress, %llu started, refused with 503: "
-		"%llu overload, %llu limits\n",
+		"%llu overload, %llu limits\n"
+		"media:    %u relay worker(s), %u port pair(s) parked\n",
 		SWITCHBOARD_VERSION, (long long)up / 86400,
 		(long long)(up / 3600) % 24, (long long)(up / 60) % 60,
 		(long long)up % 60, d->cfg->file, d->reloads, d->datadir,
@@ -115,7 +118,8 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 		(unsigned long long)writes, (unsigned long long)commits,
 		cs.active, (unsigned long long)cs.started,
 		(unsigned long long)cs.refused_backlog,
-		(unsigned long long)cs.refused_limit);
+		(unsigned long long)cs.refused_limit,
+		media_workers(), media_parked());
 }
 
 

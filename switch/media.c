@@ -1181,3 +1181,9 @@ unsigned media_workers(void)
 {
 	return engine.n;
 }
+
+
+unsigned media_parked(void)
+{
+	return engine.parked;
+}

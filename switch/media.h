@@ -45,6 +45,9 @@ void media_stop(void);
 /** How many workers run (0 before media_start). */
 unsigned media_workers(void);
 
+/** Socket pairs of ended calls kept for the next ones (ctl status) */
+unsigned media_parked(void);
+
 /**
  * Allocate an endpoint on ip (port 0), with an even port from
  * [port_min, port_max) for RTP and the next one for RTCP. Endpoints to

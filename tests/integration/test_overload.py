@@ -108,6 +108,13 @@ def max_calls(t, start):
         t.require(harness.wait_until(
             lambda: status(pbx)['calls_active'] == 0, 8),
             'the first call did not end')
+        # its two media port pairs are kept for the next calls
+        st = status(pbx)
+        t.check(st['media_workers'] >= 1, 'media workers: %s' % st)
+        t.check(harness.wait_until(
+            lambda: status(pbx)['media_parked'] == 2, 5),
+            'the ended call\'s two port pairs are not parked: %s'
+            % status(pbx))
         r = authed_call(c3, '1003', '7000')
         t.check(r is not None and r.status == 100,
                 'a call after the first one ended is taken: %s' % r)
