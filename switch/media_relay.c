@@ -1,0 +1,288 @@
+/**
+ * @file media_relay.c  The packet path, on a media worker thread
+ *
+ * One socket's waiting datagrams are read with recvmmsg() into the
+ * worker's buffers (BATCH at most: the loop is level triggered), their
+ * sources checked against the latch (RFC 4961), counted, and sent on
+ * unchanged with sendmmsg() out of the peer's socket. Nothing is parsed
+ * beyond the first 12 bytes, so RFC 4733 events, RTCP-mux, ZRTP and
+ * SRTP pass untouched; nothing is allocated and nothing locked.
+ *
+ * The relay state the signalling thread's commands set (remote address,
+ * bridge, reset) is changed here too, on the worker, between batches.
+ */
+#define _GNU_SOURCE 1
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include "core.h"
+#include "media_int.h"
+
+
+static uint64_t seq_lost(const struct seqstate *s)
+{
+	uint64_t expected;
+
+	if (!s->init)
+		return 0;
+
+	expected = s->cycles + s->max_seq - s->base + 1;
+
+	return expected > s->received ? expected - s->received : 0;
+}
+
+
+static void seq_restart(struct seqstate *s, uint16_t seq, uint32_t ssrc)
+{
+	s->lost_before += seq_lost(s);
+	s->received = 1;
+	s->cycles   = 0;
+	s->ssrc     = ssrc;
+	s->base     = seq;
+	s->max_seq  = seq;
+	s->init     = true;
+}
+
+
+static void seq_update(struct seqstate *s, const uint8_t *p, size_t n)
+{
+	uint16_t seq, udelta;
+	uint32_t ssrc;
+	uint8_t pt;
+
+	if (n < RTP_HDR_SIZE || (p[0] >> 6) != 2)
+		return;
+
+	/* RFC 5761 4: RTCP multiplexed on the RTP port */
+	pt = p[1] & 0x7f;
+	if (pt >= 64 && pt <= 95)
+		return;
+
+	seq  = (uint16_t)(p[2] << 8 | p[3]);
+	ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
+		(uint32_t)p[10] << 8 | p[11];
+
+	if (!s->init || ssrc != s->ssrc) {
+		seq_restart(s, seq, ssrc);
+		return;
+	}
+
+	udelta = (uint16_t)(seq - s->max_seq);
+
+	if (udelta < MAX_DROPOUT) {
+		if (seq < s->max_seq)
+			s->cycles += 65536;
+		s->max_seq = seq;
+	}
+	else if (udelta <= 65536 - MAX_MISORDER) {
+		/* The sender restarted its numbering */
+		seq_restart(s, seq, ssrc);
+		return;
+	}
+	/* else late or duplicate: received, and it fills its gap */
+
+	++s->received;
+}
+
+
+/* RFC 4961: the first source latches; another one takes over only when
+ * the latched one has been silent for RELATCH_MS (the phone moved). */
+static bool flow_accept(struct flow *f, const struct sa *src, uint64_t now)
+{
+	if (f->latched && !sa_cmp(src, &f->raddr, SA_ALL) &&
+	    media_elapsed(now, f->last_rx) < RELATCH_MS)
+		return false;
+
+	if (!f->latched || !sa_cmp(src, &f->raddr, SA_ALL)) {
+		f->raddr     = *src;
+		f->has_raddr = true;
+		f->latched   = true;
+	}
+
+	f->last_rx = now;
+
+	return true;
+}
+
+
+/* Receive what waits on one socket (BATCH at most, the loop is level
+ * triggered) and send the accepted packets out of the peer's socket. */
+void relay_read(struct worker *w, struct flow *f)
+{
+	struct relay *r = f->r;
+	struct relay *peer = r->peer;
+	struct flow *pf = peer ? (f->rtcp ? &peer->rtcp : &peer->rtp) : NULL;
+	int i, n, nout = 0;
+	uint64_t bytes = 0;
+	unsigned accepted = 0;
+
+	for (i = 0; i < BATCH; i++) {
+		w->iov[i].iov_base = w->buf[i];
+		w->iov[i].iov_len  = PKT_MAX;
+		memset(&w->msg[i].msg_hdr, 0, sizeof(w->msg[i].msg_hdr));
+		w->msg[i].msg_hdr.msg_name    = &w->src[i].u;
+		w->msg[i].msg_hdr.msg_namelen = sizeof(w->src[i].u);
+		w->msg[i].msg_hdr.msg_iov     = &w->iov[i];
+		w->msg[i].msg_hdr.msg_iovlen  = 1;
+	}
+
+	n = recvmmsg(f->fd, w->msg, BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return;
+
+	for (i = 0; i < n; i++) {
+		struct msghdr *h = &w->msg[i].msg_hdr;
+		struct sa *src = &w->src[i];
+		size_t len = w->msg[i].msg_len;
+
+		src->len = h->msg_namelen;
+
+		/* a peer whose remote is our own socket would loop */
+		if ((h->msg_flags & MSG_TRUNC) ||
+		    (pf && sa_cmp(src, &pf->laddr, SA_ALL)) ||
+		    !flow_accept(f, src, w->now)) {
+			ATOMIC_SET(r->dropped, r->dropped + 1);
+			continue;
+		}
+
+		++accepted;
+		if (!f->rtcp) {
+			bytes += len;
+			seq_update(&r->seq, w->buf[i], len);
+		}
+
+		if (!pf || !pf->has_raddr)
+			continue;
+
+		w->oiov[nout].iov_base = w->buf[i];
+		w->oiov[nout].iov_len  = len;
+		memset(&w->out[nout].msg_hdr, 0, sizeof(w->out[nout].msg_hdr));
+		w->out[nout].msg_hdr.msg_name    = &pf->raddr.u;
+		w->out[nout].msg_hdr.msg_namelen = pf->raddr.len;
+		w->out[nout].msg_hdr.msg_iov     = &w->oiov[nout];
+		w->out[nout].msg_hdr.msg_iovlen  = 1;
+		++nout;
+	}
+
+	/* sent first, counted after: whoever sees a packet received
+	 * (rx_packets, a release store) also sees it relayed */
+	if (nout) {
+		int sent = sendmmsg(pf->fd, w->out, (unsigned)nout,
+				    MSG_DONTWAIT);
+
+		if (sent > 0 && !f->rtcp)
+			ATOMIC_SET(peer->tx_packets,
+				   peer->tx_packets + (uint64_t)sent);
+	}
+
+	if (accepted) {
+		/* a phone on hold may send nothing but RTCP: still alive */
+		ATOMIC_SET(r->last_rx, w->now);
+		if (!f->rtcp) {
+			ATOMIC_SET(r->rx_bytes, r->rx_bytes + bytes);
+			ATOMIC_SET(r->lost, r->seq.lost_before +
+				   seq_lost(&r->seq));
+			ATOMIC_SET(r->latched, f->latched);
+			__atomic_store_n(&r->rx_packets,
+					 r->rx_packets + accepted,
+					 __ATOMIC_RELEASE);
+		}
+	}
+}
+
+
+void relay_set_remote(struct relay *r, const struct sa *rtp,
+			     bool has)
+{
+	uint16_t port;
+
+	/* A re-offer with the same address keeps what was learnt */
+	if (has && r->has_sdp && sa_cmp(rtp, &r->sdp, SA_ALL))
+		return;
+
+	r->rtp.latched  = false;
+	r->rtcp.latched = false;
+	ATOMIC_SET(r->latched, false);
+
+	if (!has) {
+		r->has_sdp = false;
+		r->rtp.has_raddr  = false;
+		r->rtcp.has_raddr = false;
+		return;
+	}
+
+	r->sdp     = *rtp;
+	r->has_sdp = true;
+
+	r->rtp.raddr     = *rtp;
+	r->rtp.has_raddr = true;
+
+	port = sa_port(rtp);
+	r->rtcp.raddr = *rtp;
+	sa_set_port(&r->rtcp.raddr, (uint16_t)(port + 1));
+	r->rtcp.has_raddr = port < 65535;
+}
+
+
+void relay_unbridge(struct relay *r)
+{
+	if (!r->peer)
+		return;
+
+	if (r->peer->peer == r)
+		r->peer->peer = NULL;
+
+	r->peer = NULL;
+}
+
+
+void relay_free(struct worker *w, struct relay *r)
+{
+	relay_unbridge(r);
+
+	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, r->rtp.fd, NULL);
+	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, r->rtcp.fd, NULL);
+	(void)close(r->rtp.fd);
+	(void)close(r->rtcp.fd);
+	free(r);
+}
+
+
+
+void relay_bridge(struct relay *a, struct relay *b)
+{
+	relay_unbridge(a);
+	relay_unbridge(b);
+	a->peer = b;
+	b->peer = a;
+}
+
+
+/* A parked relay taken for a new call starts from nothing: stragglers of
+ * the last call may have been counted and latched meanwhile. */
+void relay_reset(struct relay *r)
+{
+	relay_unbridge(r);
+	relay_set_remote(r, NULL, false);
+	memset(&r->seq, 0, sizeof(r->seq));
+	r->rtp.last_rx = r->rtcp.last_rx = 0;
+	ATOMIC_SET(r->rx_packets, 0);
+	ATOMIC_SET(r->tx_packets, 0);
+	ATOMIC_SET(r->rx_bytes, 0);
+	ATOMIC_SET(r->lost, 0);
+	ATOMIC_SET(r->dropped, 0);
+	ATOMIC_SET(r->last_rx, 0);
+}
+
+
+/* One packet of a player (a prompt, a tone) to the leg's remote */
+bool relay_send(struct relay *r, const uint8_t *pkt, size_t len)
+{
+	if (!r->rtp.has_raddr ||
+	    sendto(r->rtp.fd, pkt, len, MSG_DONTWAIT, &r->rtp.raddr.u.sa,
+		   r->rtp.raddr.len) <= 0)
+		return false;
+
+	ATOMIC_SET(r->tx_packets, r->tx_packets + 1);
+	return true;
+}
