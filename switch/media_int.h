@@ -169,6 +169,7 @@ static inline uint64_t media_elapsed(uint64_t now, uint64_t then)
 
 
 /* media_relay.c: the worker's own */
+void relay_batch_init(struct worker *w);
 void relay_read(struct worker *w, struct flow *f);
 void relay_set_remote(struct relay *r, const struct sa *rtp, bool has);
 void relay_bridge(struct relay *a, struct relay *b);

@@ -105,8 +105,28 @@ static bool flow_accept(struct flow *f, const struct sa *src, uint64_t now)
 }
 
 
-/* Receive what waits on one socket (BATCH at most, the loop is level
- * triggered) and send the accepted packets out of the peer's socket. */
+void relay_batch_init(struct worker *w)
+{
+	int i;
+
+	memset(w->msg, 0, sizeof(w->msg));
+	memset(w->out, 0, sizeof(w->out));
+
+	for (i = 0; i < BATCH; i++) {
+		w->iov[i].iov_base = w->buf[i];
+		w->iov[i].iov_len  = PKT_MAX;
+		w->msg[i].msg_hdr.msg_name   = &w->src[i].u;
+		w->msg[i].msg_hdr.msg_iov    = &w->iov[i];
+		w->msg[i].msg_hdr.msg_iovlen = 1;
+		w->out[i].msg_hdr.msg_iov    = &w->oiov[i];
+		w->out[i].msg_hdr.msg_iovlen = 1;
+	}
+}
+
+
+/* Receive what waits on one socket and send the accepted packets out of
+ * the peer's socket. The headers were set up once (relay_batch_init);
+ * only what the kernel overwrites is set again. */
 void relay_read(struct worker *w, struct flow *f)
 {
 	struct relay *r = f->r;
@@ -116,15 +136,8 @@ void relay_read(struct worker *w, struct flow *f)
 	uint64_t bytes = 0;
 	unsigned accepted = 0;
 
-	for (i = 0; i < BATCH; i++) {
-		w->iov[i].iov_base = w->buf[i];
-		w->iov[i].iov_len  = PKT_MAX;
-		memset(&w->msg[i].msg_hdr, 0, sizeof(w->msg[i].msg_hdr));
-		w->msg[i].msg_hdr.msg_name    = &w->src[i].u;
+	for (i = 0; i < BATCH; i++)
 		w->msg[i].msg_hdr.msg_namelen = sizeof(w->src[i].u);
-		w->msg[i].msg_hdr.msg_iov     = &w->iov[i];
-		w->msg[i].msg_hdr.msg_iovlen  = 1;
-	}
 
 	n = recvmmsg(f->fd, w->msg, BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
@@ -156,11 +169,8 @@ void relay_read(struct worker *w, struct flow *f)
 
 		w->oiov[nout].iov_base = w->buf[i];
 		w->oiov[nout].iov_len  = len;
-		memset(&w->out[nout].msg_hdr, 0, sizeof(w->out[nout].msg_hdr));
 		w->out[nout].msg_hdr.msg_name    = &pf->raddr.u;
 		w->out[nout].msg_hdr.msg_namelen = pf->raddr.len;
-		w->out[nout].msg_hdr.msg_iov     = &w->oiov[nout];
-		w->out[nout].msg_hdr.msg_iovlen  = 1;
 		++nout;
 	}
 

@@ -246,6 +246,7 @@ static int worker_start(struct worker *w, unsigned index)
 	if (w->epfd < 0 || w->evfd < 0)
 		return errno;
 
+	relay_batch_init(w);
 	pthread_mutex_init(&w->lock, NULL);
 	w->pending_tail = &w->pending;
 	w->park_tail = &w->park_head;
