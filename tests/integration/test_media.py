@@ -751,6 +751,16 @@ def python_call(t, pbx, pt, up, down, ncdr, tones=None):
                     % (c['b_tx'], c['a_tx'], got_callee, got_caller))
             t.check(c['a_lost'] == 0 and c['b_lost'] == 0,
                     'PBX counts losses on loopback: %s' % c['line'])
+            # the same call and counters in machine-readable form
+            js = pbx.ctl_json('calls')
+            t.check(len(js) == 1 and js[0]['caller'] == '1001' and
+                    js[0]['destination'] == '1002' and
+                    js[0]['state'] == 'answered' and
+                    (js[0]['a']['rx'], js[0]['a']['tx'],
+                     js[0]['b']['rx'], js[0]['b']['tx']) ==
+                    (c['a_rx'], c['a_tx'], c['b_rx'], c['b_tx']),
+                    'ctl calls --json does not match ctl calls: %s / %s'
+                    % (js, c['line']))
 
         # BYE from the caller reaches the callee
         bye = Bg(callee.await_bye, 10)
