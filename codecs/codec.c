@@ -49,3 +49,17 @@ const struct codec *codec_find_pt(uint8_t pt)
 
 	return NULL;
 }
+
+
+uint32_t codec_rate_for(const struct codec *c, uint32_t want)
+{
+	if (!c->any_rate)
+		return c->srate;
+
+	switch (want) {
+	case 8000: case 12000: case 16000: case 24000: case 48000:
+		return want;
+	default:
+		return c->srate;
+	}
+}

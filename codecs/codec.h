@@ -29,21 +29,31 @@ struct codec {
 	uint8_t channels;           /* in the rtpmap (opus/48000/2)         */
 	uint8_t pt;                 /* static payload type, or DYNAMIC      */
 	uint32_t srate;             /* linear audio rate: 8000/16000/48000  */
+	bool any_rate;              /* also encodes and decodes at 8, 12,
+	                               16 and 24 kHz (Opus) */
 
-	/** fmtp: the SDP's a=fmtp parameters for this codec, or NULL */
-	int  (*enc_alloc)(struct codec_enc **encp, const char *fmtp);
+	/** fmtp: the SDP's a=fmtp parameters for this codec, or NULL;
+	 *  rate: the linear audio's rate, 0 for srate (another one only
+	 *  where any_rate says so, else ENOTSUP) */
+	int  (*enc_alloc)(struct codec_enc **encp, const char *fmtp,
+			  uint32_t rate);
 	void (*enc_free)(struct codec_enc *enc);
-	/** one frame of srate x 20 ms samples -> *len bytes (in: room) */
+	/** one frame of rate x 20 ms samples -> *len bytes (in: room) */
 	int  (*encode)(struct codec_enc *enc, uint8_t *out, size_t *len,
 		       const int16_t *pcm, size_t samples);
 
-	int  (*dec_alloc)(struct codec_dec **decp, const char *fmtp);
+	int  (*dec_alloc)(struct codec_dec **decp, const char *fmtp,
+			  uint32_t rate);
 	void (*dec_free)(struct codec_dec *dec);
 	/** a packet -> *samples (in: room). in == NULL: conceal a lost
 	 *  frame (packet loss concealment) */
 	int  (*decode)(struct codec_dec *dec, int16_t *pcm, size_t *samples,
 		       const uint8_t *in, size_t len);
 };
+
+/** The rate c's linear audio can be at nearest to want (srate unless
+ *  any_rate) */
+uint32_t codec_rate_for(const struct codec *c, uint32_t want);
 
 /** Samples in one frame of c's linear audio */
 static inline size_t codec_frame(const struct codec *c)

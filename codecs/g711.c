@@ -62,30 +62,42 @@ static int dec_alloc(struct codec_dec **decp, int mode)
 }
 
 
-static int pcmu_enc_alloc(struct codec_enc **encp, const char *fmtp)
+static int pcmu_enc_alloc(struct codec_enc **encp, const char *fmtp,
+			  uint32_t rate)
 {
 	(void)fmtp;
+	if (rate && rate != 8000)
+		return ENOTSUP;
 	return enc_alloc(encp, G711_ULAW);
 }
 
 
-static int pcma_enc_alloc(struct codec_enc **encp, const char *fmtp)
+static int pcma_enc_alloc(struct codec_enc **encp, const char *fmtp,
+			  uint32_t rate)
 {
 	(void)fmtp;
+	if (rate && rate != 8000)
+		return ENOTSUP;
 	return enc_alloc(encp, G711_ALAW);
 }
 
 
-static int pcmu_dec_alloc(struct codec_dec **decp, const char *fmtp)
+static int pcmu_dec_alloc(struct codec_dec **decp, const char *fmtp,
+			  uint32_t rate)
 {
 	(void)fmtp;
+	if (rate && rate != 8000)
+		return ENOTSUP;
 	return dec_alloc(decp, G711_ULAW);
 }
 
 
-static int pcma_dec_alloc(struct codec_dec **decp, const char *fmtp)
+static int pcma_dec_alloc(struct codec_dec **decp, const char *fmtp,
+			  uint32_t rate)
 {
 	(void)fmtp;
+	if (rate && rate != 8000)
+		return ENOTSUP;
 	return dec_alloc(decp, G711_ALAW);
 }
 

@@ -25,10 +25,15 @@ struct codec_dec {
 };
 
 
-static int enc_alloc(struct codec_enc **encp, const char *fmtp)
+static int enc_alloc(struct codec_enc **encp, const char *fmtp,
+		     uint32_t rate)
 {
-	struct codec_enc *e = calloc(1, sizeof(*e));
+	struct codec_enc *e;
 	(void)fmtp;
+
+	if (rate && rate != 16000)
+		return ENOTSUP;
+	e = calloc(1, sizeof(*e));
 
 	if (!e)
 		return ENOMEM;
@@ -44,10 +49,15 @@ static int enc_alloc(struct codec_enc **encp, const char *fmtp)
 }
 
 
-static int dec_alloc(struct codec_dec **decp, const char *fmtp)
+static int dec_alloc(struct codec_dec **decp, const char *fmtp,
+		     uint32_t rate)
 {
-	struct codec_dec *d = calloc(1, sizeof(*d));
+	struct codec_dec *d;
 	(void)fmtp;
+
+	if (rate && rate != 16000)
+		return ENOTSUP;
+	d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return ENOMEM;

@@ -1,7 +1,10 @@
 /**
  * @file opus.c  Opus (RFC 6716, RTP: RFC 7587) through libopus
  *
- * 48 kHz mono linear audio, 20 ms frames (960 samples); the rtpmap is
+ * 48 kHz mono linear audio, 20 ms frames (960 samples), or 8, 12, 16 or
+ * 24 kHz when the other side of a call is narrowband or wideband: libopus
+ * then resamples inside the codec, cheaper than decoding at 48 kHz and
+ * resampling after (the RTP clock stays 48 kHz). The rtpmap is
  * always opus/48000/2 (RFC 7587 7). The fmtp parameters the far end sent
  * are honoured: useinbandfec=1 turns the encoder's in-band FEC on,
  * usedtx=1 its DTX, maxaveragebitrate caps the bitrate, and
@@ -10,6 +13,7 @@
  * The decoder conceals a lost frame itself (opus_decode with no data).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <opus.h>
@@ -17,17 +21,25 @@
 
 enum {
 	SRATE   = 48000,
-	FRAME   = 960,
 	BITRATE = 32000,        /* wideband speech, before fmtp caps it */
 };
 
 struct codec_enc {
 	OpusEncoder *opus;
+	int frame;
 };
 
 struct codec_dec {
 	OpusDecoder *opus;
+	int frame;
 };
+
+
+static bool rate_ok(uint32_t rate)
+{
+	return rate == 8000 || rate == 12000 || rate == 16000 ||
+		rate == 24000 || rate == 48000;
+}
 
 
 /* the value of name=VALUE in an fmtp string ("a=1;b=2"), or -1 */
@@ -48,16 +60,25 @@ static long fmtp_param(const char *fmtp, const char *name)
 }
 
 
-static int enc_alloc(struct codec_enc **encp, const char *fmtp)
+static int enc_alloc(struct codec_enc **encp, const char *fmtp,
+		     uint32_t rate)
 {
-	struct codec_enc *e = calloc(1, sizeof(*e));
+	struct codec_enc *e;
 	long v;
 	int err;
 
+	if (!rate)
+		rate = SRATE;
+	if (!rate_ok(rate))
+		return ENOTSUP;
+
+	e = calloc(1, sizeof(*e));
 	if (!e)
 		return ENOMEM;
 
-	e->opus = opus_encoder_create(SRATE, 1, OPUS_APPLICATION_VOIP, &err);
+	e->frame = (int)rate / 50;
+	e->opus = opus_encoder_create((opus_int32)rate, 1,
+				      OPUS_APPLICATION_VOIP, &err);
 	if (!e->opus || err != OPUS_OK) {
 		free(e);
 		return ENOMEM;
@@ -92,16 +113,24 @@ static int enc_alloc(struct codec_enc **encp, const char *fmtp)
 }
 
 
-static int dec_alloc(struct codec_dec **decp, const char *fmtp)
+static int dec_alloc(struct codec_dec **decp, const char *fmtp,
+		     uint32_t rate)
 {
-	struct codec_dec *d = calloc(1, sizeof(*d));
+	struct codec_dec *d;
 	int err;
 	(void)fmtp;
 
+	if (!rate)
+		rate = SRATE;
+	if (!rate_ok(rate))
+		return ENOTSUP;
+
+	d = calloc(1, sizeof(*d));
 	if (!d)
 		return ENOMEM;
 
-	d->opus = opus_decoder_create(SRATE, 1, &err);
+	d->frame = (int)rate / 50;
+	d->opus = opus_decoder_create((opus_int32)rate, 1, &err);
 	if (!d->opus || err != OPUS_OK) {
 		free(d);
 		return ENOMEM;
@@ -135,10 +164,10 @@ static int encode(struct codec_enc *e, uint8_t *out, size_t *len,
 {
 	opus_int32 n;
 
-	if (!e || !out || !len || !pcm || samples != FRAME)
+	if (!e || !out || !len || !pcm || samples != (size_t)e->frame)
 		return EINVAL;
 
-	n = opus_encode(e->opus, pcm, FRAME, out,
+	n = opus_encode(e->opus, pcm, e->frame, out,
 			(opus_int32)(*len > 1275 ? 1275 : *len));
 	if (n < 0)
 		return EPROTO;
@@ -153,12 +182,13 @@ static int decode(struct codec_dec *d, int16_t *pcm, size_t *samples,
 {
 	int n;
 
-	if (!d || !pcm || !samples || *samples < FRAME)
+	if (!d || !pcm || !samples || *samples < (size_t)d->frame)
 		return EINVAL;
 
-	/* no data: conceal one frame */
+	/* no data: conceal one frame. A packet may hold up to 120 ms;
+	 * what does not fit in the caller's room is an error. */
 	n = opus_decode(d->opus, in, in ? (opus_int32)len : 0, pcm,
-			FRAME, 0);
+			in ? (int)*samples : d->frame, 0);
 	if (n < 0)
 		return EPROTO;
 
@@ -169,7 +199,7 @@ static int decode(struct codec_dec *d, int16_t *pcm, size_t *samples,
 
 const struct codec codec_opus = {
 	.name = "opus", .clock = 48000, .channels = 2,
-	.pt = CODEC_PT_DYNAMIC, .srate = SRATE,
+	.pt = CODEC_PT_DYNAMIC, .srate = SRATE, .any_rate = true,
 	.enc_alloc = enc_alloc, .enc_free = enc_free, .encode = encode,
 	.dec_alloc = dec_alloc, .dec_free = dec_free, .decode = decode,
 };

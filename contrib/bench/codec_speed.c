@@ -75,7 +75,7 @@ int main(int argc, char *argv[])
 		unsigned long ne = 0, nd = 0;
 
 		speechlike(c->srate);
-		if (c->enc_alloc(&enc, NULL) || c->dec_alloc(&dec, NULL)) {
+		if (c->enc_alloc(&enc, NULL, 0) || c->dec_alloc(&dec, NULL, 0)) {
 			fprintf(stderr, "%s: cannot allocate\n", c->name);
 			return 1;
 		}

@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <errno.h>
 #include "codec.h"
 #include "g711x.h"
+#include "resample.h"
 
 enum { SECONDS = 2, MAX_RATE = 48000, MAX_LAG_MS = 20 };
 
@@ -57,8 +59,8 @@ static void round_trip(const struct codec *c, const int16_t *x, int16_t *y,
 	struct codec_dec *dec = NULL;
 	size_t frame = codec_frame(c), pos, k = 0;
 
-	assert_int_equal(c->enc_alloc(&enc, NULL), 0);
-	assert_int_equal(c->dec_alloc(&dec, NULL), 0);
+	assert_int_equal(c->enc_alloc(&enc, NULL, 0), 0);
+	assert_int_equal(c->dec_alloc(&dec, NULL, 0), 0);
 
 	for (pos = 0; pos + frame <= n; pos += frame, k++) {
 		uint8_t pkt[1500];
@@ -249,8 +251,8 @@ static void test_alaw_ulaw_tables(void **state)
 	g711x_init();                   /* twice: harmless */
 
 	make_tone(in, n, 8000, 1000.0);
-	assert_int_equal(pcma->enc_alloc(&enc, NULL), 0);
-	assert_int_equal(pcmu->dec_alloc(&dec, NULL), 0);
+	assert_int_equal(pcma->enc_alloc(&enc, NULL, 0), 0);
+	assert_int_equal(pcmu->dec_alloc(&dec, NULL, 0), 0);
 
 	for (pos = 0; pos + 160 <= n; pos += 160) {
 		size_t len = sizeof(a), got = 160;
@@ -285,6 +287,139 @@ static void test_alaw_ulaw_tables(void **state)
 }
 
 
+static double power(const int16_t *y, size_t n)
+{
+	double p = 0.0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p += (double)y[i] * y[i];
+
+	return p / (n ? n : 1);
+}
+
+
+/* through a resampler 20 ms at a time, as a call leg feeds it */
+static size_t resample_frames(struct resampler *rs, const int16_t *x,
+			      size_t n, int16_t *y, size_t room)
+{
+	size_t frame = rs->from / 50, pos, o = 0;
+
+	for (pos = 0; pos + frame <= n; pos += frame) {
+		size_t got = room - o;
+
+		assert_int_equal(resampler_run(rs, y + o, &got, x + pos,
+					       frame), 0);
+		assert_int_equal(got, rs->to / 50);
+		o += got;
+	}
+
+	return o;
+}
+
+
+/* every pair of 8, 16 and 48 kHz: a 1 kHz tone keeps its waveform and
+ * frequency; a tone above the lower rate's Nyquist frequency is gone */
+static void test_resample(void **state)
+{
+	static const uint32_t pairs[][2] = {
+		{8000, 16000}, {16000, 8000}, {8000, 48000}, {48000, 8000},
+		{16000, 48000}, {48000, 16000}, {8000, 8000},
+	};
+	static int16_t want[SECONDS * MAX_RATE];
+	struct resampler rs;
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		uint32_t from = pairs[i][0], to = pairs[i][1];
+		size_t n = SECONDS * from, m, lag;
+		double snr, share;
+
+		assert_int_equal(resampler_init(&rs, from, to), 0);
+		make_tone(in, n, from, 1000.0);
+		make_tone(want, SECONDS * to, to, 1000.0);
+		m = resample_frames(&rs, in, n, out, sizeof(out) /
+				    sizeof(out[0]));
+		assert_int_equal(m, SECONDS * to);
+		snr = snr_db(want, out, m, to, &lag);
+		share = tone_share(out, m, to, 1000.0);
+		print_message("# %u -> %u Hz: 1 kHz tone SNR %.1f dB (delay "
+			      "%zu, filter %u), %.2f %% at 1 kHz\n", from, to,
+			      snr, lag, resampler_delay(&rs), 100.0 * share);
+		assert_true(snr >= 40.0);
+		assert_true(share >= 0.99);
+		assert_true(lag <= resampler_delay(&rs) + 1);
+
+		if (to < from) {
+			/* just above the lower rate's Nyquist frequency,
+			 * and far above it: must not fold back into the
+			 * lower band */
+			const double hzs[] = {to * 0.6, from * 0.35};
+			size_t k;
+
+			for (k = 0; k < 2; k++) {
+				double before, after;
+
+				make_tone(in, n, from, hzs[k]);
+				assert_int_equal(resampler_init(&rs, from, to),
+						 0);
+				m = resample_frames(&rs, in, n, out,
+						    sizeof(out) /
+						    sizeof(out[0]));
+				before = power(in, n);
+				after = power(out + m / 2, m / 2);
+				print_message("# %u -> %u Hz: %.0f Hz down "
+					      "%.1f dB\n", from, to, hzs[k],
+					      10.0 * log10(before / (after >
+						1e-9 ? after : 1e-9)));
+				assert_true(after < before * 1e-5);  /* 50 dB */
+			}
+		}
+	}
+
+	assert_int_equal(resampler_init(&rs, 8000, 44100), EINVAL);
+	assert_int_equal(resampler_init(&rs, 16000, 24000), EINVAL);
+}
+
+
+/* Opus at 8 kHz (the other leg is G.711): libopus resamples inside */
+static void test_opus_narrow(void **state)
+{
+	const struct codec *c = codec_find("opus");
+	struct codec_enc *enc = NULL;
+	struct codec_dec *dec = NULL;
+	size_t n = SECONDS * 8000, pos;
+	double share;
+	(void)state;
+
+	assert_int_equal(codec_rate_for(c, 8000), 8000);
+	assert_int_equal(codec_rate_for(codec_find("PCMU"), 48000), 8000);
+	assert_int_equal(codec_find("PCMU")->enc_alloc(&enc, NULL, 16000),
+			 ENOTSUP);
+	assert_int_equal(c->enc_alloc(&enc, NULL, 8000), 0);
+	assert_int_equal(c->dec_alloc(&dec, NULL, 8000), 0);
+
+	make_tone(in, n, 8000, 1000.0);
+	for (pos = 0; pos + 160 <= n; pos += 160) {
+		uint8_t pkt[400];
+		size_t len = sizeof(pkt), got = 160;
+
+		assert_int_equal(c->encode(enc, pkt, &len, in + pos, 160), 0);
+		assert_int_equal(c->decode(dec, out + pos, &got, pkt, len),
+				 0);
+		assert_int_equal(got, 160);
+	}
+	c->enc_free(enc);
+	c->dec_free(dec);
+
+	share = tone_share(out, n, 8000, 1000.0);
+	print_message("# opus at 8 kHz: %.1f %% of the power at 1 kHz\n",
+		      100.0 * share);
+	assert_true(share >= 0.95);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +427,8 @@ int main(void)
 		cmocka_unit_test(test_registry),
 		cmocka_unit_test(test_round_trips),
 		cmocka_unit_test(test_concealment),
+		cmocka_unit_test(test_resample),
+		cmocka_unit_test(test_opus_narrow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
