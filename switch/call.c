@@ -23,6 +23,7 @@
 #include "player.h"
 #include "registrar.h"
 #include "sdprelay.h"
+#include "codec.h"
 #include "sipstack.h"
 #include "call.h"
 #include "call_int.h"
@@ -65,6 +66,8 @@ static void call_destructor(void *arg)
 	mem_deref(call->inv);
 	mem_deref(call->offer);
 	mem_deref(call->b_sdp);
+	mem_deref(call->a_offer);
+	mem_deref(call->a_desc);
 	list_flush(&call->steps);
 	list_flush(&call->vars);
 	mem_deref(call->dest);
@@ -218,17 +221,87 @@ static void a_estab_handler(const struct sip_msg *msg, void *arg);
 static void a_close_handler(int err, const struct sip_msg *msg, void *arg);
 
 
+/* The codec the caller's leg speaks, chosen once: the answering leg's
+ * when the caller offered it and may use it (relayed), else the caller's
+ * first allowed one (transcoded). Without a b-leg (answer, playback) a
+ * G.711 one first: our prompts are G.711. */
+static int a_choose(struct call *call, bool have_b)
+{
+	const struct codec_list *allowed =
+		config_user_codecs(call->cfg, call->caller);
+	const struct sdp_audio *offer = call->a_offer;
+	const struct sdp_fmt *f = NULL;
+	unsigned i;
+
+	if (have_b && call->b_mc.codec &&
+	    codec_list_has(allowed, call->b_mc.codec))
+		f = sdpneg_find(offer, call->b_mc.codec);
+
+	for (i = 0; !f && !have_b && i < allowed->n; i++) {
+		const struct sdp_fmt *g = sdpneg_find(offer, allowed->v[i]);
+
+		if (g && (g->codec->pt == 0 || g->codec->pt == 8))
+			f = g;
+	}
+
+	for (i = 0; !f && i < allowed->n; i++)
+		f = sdpneg_find(offer, allowed->v[i]);
+
+	if (!f)
+		return EPROTO;
+
+	memset(&call->a_mc, 0, sizeof(call->a_mc));
+	call->a_mc.codec = f->codec;
+	call->a_mc.pt = f->pt;
+	call->a_mc.te_pt = sdpneg_te(offer, f->codec->clock);
+	str_ncpy(call->a_mc.fmtp, f->fmtp, sizeof(call->a_mc.fmtp));
+	call->a_fixed = true;
+	media_ep_set_codec(call->a_ep, &call->a_mc);
+
+	return 0;
+}
+
+
+/* One audio format and its telephone-event, as the leg agreed them */
+static int leg_sdp(struct mbuf **mbp, struct sdp_origin *o,
+		   const struct sa *local, const struct media_codec *mc,
+		   enum sdp_dir dir)
+{
+	struct sdp_fmt f;
+	struct sdp_te te;
+
+	memset(&f, 0, sizeof(f));
+	f.codec = mc->codec;
+	f.pt = mc->pt;
+	te.pt = (uint8_t)mc->te_pt;
+	te.clock = mc->codec->clock;
+
+	return sdpneg_write(mbp, o, local, &f, 1, &te, mc->te_pt >= 0,
+			    dir);
+}
+
+
 static int a_sdp(struct mbuf **mbp, struct call *call,
 		 const struct mbuf *b_sdp)
 {
-	const struct mbuf *src = b_sdp ? b_sdp : call->offer;
-	struct mbuf tmp;
+	int err;
 
-	/* without a b-leg answer (answer, pre_answer) the caller's offer,
-	 * mirrored, is the answer: same codecs, our address */
-	tmp = *src;
-	tmp.pos = 0;
-	return sdprelay_rewrite(mbp, &tmp, media_ep_local(call->a_ep));
+	if (!call->a_fixed) {
+		err = a_choose(call, b_sdp != NULL);
+		if (err)
+			return err;
+	}
+
+	if (!call->a_desc) {
+		err = leg_sdp(&call->a_desc, &call->a_origin,
+			      media_ep_local(call->a_ep), &call->a_mc,
+			      sdpneg_answer_dir(call->a_offer->dir));
+		if (err)
+			return err;
+	}
+
+	*mbp = mem_ref(call->a_desc);
+	return 0;
 }
 
 
@@ -346,39 +419,78 @@ void call_answered(struct call *call, struct bleg *winner)
 }
 
 
-/* A re-INVITE from the caller (hold, resume): answered at once with the
- * offer mirrored, and passed to the answering leg, whose answer only
- * moves our media (libre wants the answer synchronously). */
-static int mirror_answer(struct mbuf **descp, const struct sip_msg *msg,
-			 struct media_ep *ours, struct media_ep *peer_ep,
-			 struct sipsess *peer, struct media_ep *peer_out)
+/* A re-INVITE (hold, resume, a new address or codec) from one leg: it
+ * is answered at once with the leg's codec (or another one it offers
+ * and may use), and our own offer with the same direction goes to the
+ * other leg, whose answer only moves our media (libre wants the answer
+ * synchronously). */
+static int reoffer(struct mbuf **descp, const struct sip_msg *msg,
+		   struct call *call, bool from_a)
 {
+	struct media_ep *ours = from_a ? call->a_ep : call->b_ep;
+	struct media_ep *peer_ep = from_a ? call->b_ep : call->a_ep;
+	struct media_codec *mc = from_a ? &call->a_mc : &call->b_mc;
+	struct media_codec *peer_mc = from_a ? &call->b_mc : &call->a_mc;
+	struct sdp_origin *o = from_a ? &call->a_origin : &call->b_origin;
+	struct sdp_origin *peer_o = from_a ? &call->b_origin :
+		&call->a_origin;
+	struct sipsess *peer = from_a ?
+		(call->winner ? call->winner->sess : NULL) : call->a;
+	const struct codec_list *allowed = from_a ?
+		config_user_codecs(call->cfg, call->caller) :
+		&call->cfg->media.codecs;
+	const struct sdp_fmt *f;
+	struct sdp_audio *sa;
 	struct mbuf *fwd = NULL;
-	struct sa raddr;
+	unsigned i;
 	int err;
 
 	if (!mbuf_get_left(msg->mb))
 		return EPROTO;     /* no offer: not supported */
 
-	if (!sdprelay_audio_addr(msg->mb, &raddr))
-		media_ep_set_remote(ours, &raddr);
+	sa = mem_zalloc(sizeof(*sa), NULL);
+	if (!sa)
+		return ENOMEM;
 
-	err = sdprelay_answer(descp, msg->mb, media_ep_local(ours));
+	err = sdpneg_parse(sa, msg->mb);
 	if (err)
-		return err;
+		goto out;
 
-	if (peer && !sdprelay_rewrite(&fwd, msg->mb,
-				      media_ep_local(peer_out))) {
+	/* the same codec if it is still there, else the first allowed */
+	f = mc->codec ? sdpneg_find(sa, mc->codec) : NULL;
+	for (i = 0; !f && i < allowed->n; i++)
+		f = sdpneg_find(sa, allowed->v[i]);
+	if (!f) {
+		err = EPROTO;
+		goto out;
+	}
+
+	mc->codec = f->codec;
+	mc->pt = f->pt;
+	mc->te_pt = sdpneg_te(sa, f->codec->clock);
+	str_ncpy(mc->fmtp, f->fmtp, sizeof(mc->fmtp));
+	media_ep_set_codec(ours, mc);
+	media_ep_set_remote(ours, &sa->addr);
+
+	err = leg_sdp(descp, o, media_ep_local(ours), mc,
+		      sdpneg_answer_dir(sa->dir));
+	if (err)
+		goto out;
+
+	if (peer && peer_mc->codec &&
+	    !leg_sdp(&fwd, peer_o, media_ep_local(peer_ep), peer_mc,
+		     sa->dir)) {
 		/* libre refuses a second re-INVITE while one is pending;
 		 * the other side keeps its previous direction then */
-		err = sipsess_modify(peer, fwd);
-		if (err)
-			log_warn("re-INVITE not passed on: %m", err);
+		int e = sipsess_modify(peer, fwd);
+		if (e)
+			log_warn("re-INVITE not passed on: %m", e);
 	}
-	mem_deref(fwd);
-	(void)peer_ep;
 
-	return 0;
+ out:
+	mem_deref(fwd);
+	mem_deref(sa);
+	return err;
 }
 
 
@@ -388,9 +500,7 @@ static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 	struct call *call = arg;
 
 	log_info("%s: re-INVITE from the caller", call->id);
-	return mirror_answer(descp, msg, call->a_ep, call->b_ep,
-			     call->winner ? call->winner->sess : NULL,
-			     call->b_ep);
+	return reoffer(descp, msg, call, true);
 }
 
 
@@ -400,8 +510,7 @@ int bleg_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 	struct call *call = bl->call;
 
 	log_info("%s: re-INVITE from %s", call->id, bl->target);
-	return mirror_answer(descp, msg, call->b_ep, call->a_ep, call->a,
-			     call->a_ep);
+	return reoffer(descp, msg, call, false);
 }
 
 
@@ -471,6 +580,22 @@ static bool cancel_match_handler(struct le *le, void *arg)
 }
 
 
+static bool offer_usable(const struct call *call)
+{
+	const struct codec_list *l = config_user_codecs(call->cfg,
+							 call->caller);
+	unsigned i;
+
+	for (i = 0; i < l->n; i++) {
+		if (sdpneg_find(call->a_offer, l->v[i]))
+			return true;
+	}
+
+	log_info("%s: the caller offers no codec it may use", call->id);
+	return false;
+}
+
+
 static int call_alloc(struct call **callp, struct callmgr *cm,
 		      const struct sip_msg *msg,
 		      const struct config_user *caller)
@@ -509,13 +634,21 @@ static int call_alloc(struct call **callp, struct callmgr *cm,
 	if (err)
 		goto out;
 
-	/* the caller's offer (delayed offer is not supported yet) */
+	/* the caller's offer (delayed offer is not supported yet), with a
+	 * codec the caller may use */
+	call->a_offer = mem_zalloc(sizeof(*call->a_offer), NULL);
+	if (!call->a_offer) {
+		err = ENOMEM;
+		goto out;
+	}
 	if (!mbuf_get_left(msg->mb) ||
-	    sdprelay_audio_addr(msg->mb, &raddr)) {
+	    sdpneg_parse(call->a_offer, msg->mb) ||
+	    !offer_usable(call)) {
 		call->state = CALL_ROUTING;
 		err = EPROTO;
 		goto out;
 	}
+	raddr = call->a_offer->addr;
 
 	call->offer = mbuf_alloc(mbuf_get_left(msg->mb));
 	if (!call->offer) {
@@ -758,11 +891,19 @@ void callmgr_stats(const struct callmgr *cm, struct callmgr_stats *st)
 }
 
 
+static const char *codec_name(const struct media_codec *mc)
+{
+	return mc->codec ? mc->codec->name : "-";
+}
+
+
 static int print_leg_json(struct re_printf *pf, const char *name,
+			  const struct media_codec *mc,
 			  const struct media_stats *st)
 {
-	return re_hprintf(pf, "\"%s\":{\"rx\":%llu,\"tx\":%llu,"
-			  "\"lost\":%llu}", name,
+	return re_hprintf(pf, "\"%s\":{\"codec\":\"%s\",\"rx\":%llu,"
+			  "\"tx\":%llu,\"lost\":%llu}", name,
+			  codec_name(mc),
 			  (unsigned long long)st->rx_packets,
 			  (unsigned long long)st->tx_packets,
 			  (unsigned long long)st->lost);
@@ -785,9 +926,15 @@ int callmgr_print(struct re_printf *pf, const struct callmgr *cm,
 		const char *state = call->state == CALL_ANSWERED ?
 			"answered" : "routing";
 		struct media_stats a, b;
+		const char *path;
 
 		if (call->state == CALL_ENDED)
 			continue;
+
+		/* the caller's packets to the callee; the other way is
+		 * the same kind of path */
+		path = media_path_name(media_path_of(&call->a_mc,
+						     &call->b_mc));
 
 		memset(&a, 0, sizeof(a));
 		memset(&b, 0, sizeof(b));
@@ -803,25 +950,26 @@ int callmgr_print(struct re_printf *pf, const struct callmgr *cm,
 			err |= re_hprintf(pf, ",\"destination\":");
 			err |= json_str(pf, call->dest);
 			err |= re_hprintf(pf, ",\"state\":\"%s\","
-					  "\"seconds\":%llu,", state,
-					  (unsigned long long)
-					  (now - call->start) / 1000);
-			err |= print_leg_json(pf, "a", &a);
+					  "\"seconds\":%llu,\"path\":\"%s\",",
+					  state, (unsigned long long)
+					  (now - call->start) / 1000, path);
+			err |= print_leg_json(pf, "a", &call->a_mc, &a);
 			err |= re_hprintf(pf, ",");
-			err |= print_leg_json(pf, "b", &b);
+			err |= print_leg_json(pf, "b", &call->b_mc, &b);
 			err |= re_hprintf(pf, "}");
 			first = false;
 			continue;
 		}
 
-		err |= re_hprintf(pf, "%s %s -> %s %s %llus relay a:%llu/%llu "
-				  "lost %llu b:%llu/%llu lost %llu\n",
+		err |= re_hprintf(pf, "%s %s -> %s %s %llus %s a:%s %llu/%llu "
+				  "lost %llu b:%s %llu/%llu lost %llu\n",
 				  call->id, call->caller->id, call->dest, state,
 				  (unsigned long long)(now - call->start) /
-				  1000,
+				  1000, path, codec_name(&call->a_mc),
 				  (unsigned long long)a.rx_packets,
 				  (unsigned long long)a.tx_packets,
 				  (unsigned long long)a.lost,
+				  codec_name(&call->b_mc),
 				  (unsigned long long)b.rx_packets,
 				  (unsigned long long)b.tx_packets,
 				  (unsigned long long)b.lost);

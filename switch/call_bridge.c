@@ -15,7 +15,7 @@
 #include "config.h"
 #include "location.h"
 #include "media.h"
-#include "sdprelay.h"
+#include "codec.h"
 #include "sipstack.h"
 #include "call.h"
 #include "call_int.h"
@@ -64,15 +64,40 @@ static void note_leg(struct call *call, const struct bleg *bl,
 }
 
 
+/* The answering leg's SDP: its address, and the codec it chose (the
+ * first one we know in its answer) */
 static void set_b_remote(struct call *call, const struct sip_msg *msg)
 {
-	struct sa raddr;
+	struct sdp_audio *sa;
 
-	if (!mbuf_get_left(msg->mb) ||
-	    sdprelay_audio_addr(msg->mb, &raddr))
+	if (!mbuf_get_left(msg->mb))
 		return;
 
-	media_ep_set_remote(call->b_ep, &raddr);
+	sa = mem_zalloc(sizeof(*sa), NULL);
+	if (!sa)
+		return;
+
+	if (sdpneg_parse(sa, msg->mb)) {
+		mem_deref(sa);
+		return;
+	}
+
+	media_ep_set_remote(call->b_ep, &sa->addr);
+	memset(&call->b_mc, 0, sizeof(call->b_mc));
+	if (sa->n) {
+		call->b_mc.codec = sa->fmts[0].codec;
+		call->b_mc.pt = sa->fmts[0].pt;
+		call->b_mc.te_pt = sdpneg_te(sa, sa->fmts[0].codec->clock);
+		str_ncpy(call->b_mc.fmtp, sa->fmts[0].fmtp,
+			 sizeof(call->b_mc.fmtp));
+		media_ep_set_codec(call->b_ep, &call->b_mc);
+	}
+	else {
+		log_warn("%s: the callee answered with no codec we know",
+			 call->id);
+		media_ep_set_codec(call->b_ep, NULL);
+	}
+	mem_deref(sa);
 
 	mem_deref(call->b_sdp);
 	call->b_sdp = mbuf_alloc(mbuf_get_left(msg->mb));
@@ -179,7 +204,7 @@ static void bleg_close(int err, const struct sip_msg *msg, void *arg)
 
 
 static int fork_to(struct call *call, const char *target,
-		   const struct binding *b)
+		   const struct config_user *u, const struct binding *b)
 {
 	struct callmgr *cm = call->cm;
 	const struct config *cfg = call->cfg;
@@ -208,7 +233,7 @@ static int fork_to(struct call *call, const char *target,
 	(void)re_snprintf(from, sizeof(from), "sip:%s@%s", call->caller->id,
 			  cfg->domain);
 
-	err = bleg_sdp_offer(&desc, call);
+	err = bleg_sdp_offer(&desc, call, config_user_codecs(cfg, u));
 	if (err)
 		goto out;
 
@@ -236,18 +261,52 @@ static int fork_to(struct call *call, const char *target,
 }
 
 
-int bleg_sdp_offer(struct mbuf **mbp, struct call *call)
+/* Our offer to a callee: the codecs it may use, those it shares with
+ * the caller first (sdpneg_offer_fmts); once the caller's codec is
+ * fixed, that one stands for the caller's offer. */
+int bleg_sdp_offer(struct mbuf **mbp, struct call *call,
+		   const struct codec_list *allowed)
 {
-	struct mbuf tmp = *call->offer;
+	struct sdp_fmt fmts[SDP_FMTS_MAX];
+	struct sdp_te te[SDP_TE_MAX];
+	struct sdp_audio *have = call->a_offer;
+	unsigned n, nte;
+	int err;
 
-	tmp.pos = 0;
-	return sdprelay_rewrite(mbp, &tmp, media_ep_local(call->b_ep));
+	if (call->a_fixed) {
+		have = mem_zalloc(sizeof(*have), NULL);
+		if (!have)
+			return ENOMEM;
+		have->fmts[0].codec = call->a_mc.codec;
+		have->fmts[0].pt = call->a_mc.pt;
+		str_ncpy(have->fmts[0].fmtp, call->a_mc.fmtp,
+			 sizeof(have->fmts[0].fmtp));
+		have->n = 1;
+		if (call->a_mc.te_pt >= 0) {
+			have->te[0].pt = (uint8_t)call->a_mc.te_pt;
+			have->te[0].clock = call->a_mc.codec->clock;
+			have->nte = 1;
+		}
+		have->dir = call->a_offer->dir;
+	}
+
+	err = sdpneg_offer_fmts(fmts, &n, te, &nte, have, allowed);
+	if (!err)
+		err = sdpneg_write(mbp, &call->b_origin,
+				   media_ep_local(call->b_ep), fmts, n, te,
+				   nte, call->a_offer->dir);
+
+	if (have != call->a_offer)
+		mem_deref(have);
+
+	return err;
 }
 
 
-static void fork_user(struct call *call, const char *target, const char *id)
+static void fork_user(struct call *call, const char *target,
+		      const struct config_user *u)
 {
-	const struct list *bl = location_lookup(call->cm->loc, id);
+	const struct list *bl = location_lookup(call->cm->loc, u->id);
 	struct le *le;
 
 	if (list_isempty(bl)) {
@@ -257,7 +316,7 @@ static void fork_user(struct call *call, const char *target, const char *id)
 	}
 
 	for (le = list_head(bl); le; le = le->next)
-		(void)fork_to(call, target, le->data);
+		(void)fork_to(call, target, u, le->data);
 }
 
 
@@ -274,7 +333,7 @@ static void start_target(struct call *call, const char *t)
 			call->bridge_cause = 1;     /* UNALLOCATED_NUMBER */
 			return;
 		}
-		fork_user(call, t, u->id);
+		fork_user(call, t, u);
 	}
 	else if (!strncmp(t, "group/", 6)) {
 		const struct config_group *g = config_group_find(call->cfg,

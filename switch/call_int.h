@@ -10,6 +10,8 @@
 
 #include "admit.h"
 #include "events.h"
+#include "media.h"
+#include "sdpneg.h"
 #include "player.h"
 #include "wheel.h"
 
@@ -73,6 +75,14 @@ struct call {
 	struct mbuf *b_sdp;           /* the answering leg's SDP */
 	struct media_ep *a_ep, *b_ep;
 
+	/* SDP offer/answer (sdpneg.h): what the caller offered, the codec
+	 * each leg speaks, our o= lines */
+	struct sdp_audio *a_offer;
+	struct media_codec a_mc, b_mc;
+	bool a_fixed;                 /* our answer to the caller is out */
+	struct mbuf *a_desc;          /* that answer (183 and 200 agree) */
+	struct sdp_origin a_origin, b_origin;
+
 	char *dest;
 	char *context;
 	struct list steps;            /* struct dp_step */
@@ -122,6 +132,7 @@ void call_answered(struct call *call, struct bleg *winner);
 /* call_bridge.c */
 int  call_bridge(struct call *call, const char *data);
 void call_bridge_stop(struct call *call);
-int  bleg_sdp_offer(struct mbuf **mbp, struct call *call);
+int  bleg_sdp_offer(struct mbuf **mbp, struct call *call,
+		   const struct codec_list *allowed);
 
 #endif

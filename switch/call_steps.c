@@ -15,7 +15,7 @@
 #include "events.h"
 #include "media.h"
 #include "player.h"
-#include "sdprelay.h"
+#include "codec.h"
 #include "call.h"
 #include "call_int.h"
 
@@ -134,19 +134,20 @@ static void playback_done(int err, void *arg)
  * is not answered, so announcements cost the caller nothing. */
 static int run_playback(struct call *call, const char *data)
 {
-	struct mbuf tmp = *call->offer;
 	int pt, err;
-
-	tmp.pos = 0;
-	pt = sdprelay_g711_pt(&tmp);
-	if (pt < 0)
-		return ENOTSUP;      /* transcoding comes with issue 4 */
 
 	if (!call->answer && !call->a_early) {
 		err = call_accept_early(call, 183, NULL);
 		if (err)
 			return err;
 	}
+
+	/* our prompts are G.711: the caller's codec was chosen so when it
+	 * offered one (a_choose) */
+	if (!call->a_mc.codec || (call->a_mc.codec->pt != 0 &&
+				  call->a_mc.codec->pt != 8))
+		return ENOTSUP;
+	pt = call->a_mc.pt;
 
 	/* a file name is relative to the config folder */
 	if (strncmp(data, "tone://", 7) && data[0] != '/') {

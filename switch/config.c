@@ -9,6 +9,7 @@
 #include "core.h"
 #include "config.h"
 #include "dialplan.h"
+#include "codec.h"
 
 
 static void config_destructor(void *arg)
@@ -29,7 +30,10 @@ static void config_destructor(void *arg)
 
 int config_alloc(struct config **cfgp, const char *confdir)
 {
+	static const char *const defcodecs[] = {"opus", "G722", "PCMU",
+						"PCMA"};
 	struct config *cfg;
+	size_t i;
 	int err;
 
 	cfg = mem_zalloc(sizeof(*cfg), config_destructor);
@@ -64,6 +68,15 @@ int config_alloc(struct config **cfgp, const char *confdir)
 	cfg->media.port_max   = 30000;
 	cfg->media.timeout_ms = 60000;
 	cfg->calls.timeout    = 30;
+
+	/* wideband first: two HD phones talk HD; a shared codec is always
+	 * preferred to transcoding (sdpneg.h) */
+	for (i = 0; i < sizeof(defcodecs) / sizeof(defcodecs[0]); i++) {
+		const struct codec *c = codec_find(defcodecs[i]);
+
+		if (c)
+			cfg->media.codecs.v[cfg->media.codecs.n++] = c;
+	}
 
 	/* an empty dialplan when the config has none */
 	err = dialplan_alloc(&cfg->dialplan);
@@ -203,4 +216,24 @@ int config_errors_print(struct re_printf *pf, const struct list *errl)
 	}
 
 	return err;
+}
+
+
+const struct codec_list *config_user_codecs(const struct config *cfg,
+					    const struct config_user *u)
+{
+	return u && u->codecs.n ? &u->codecs : &cfg->media.codecs;
+}
+
+
+bool codec_list_has(const struct codec_list *l, const struct codec *c)
+{
+	unsigned i;
+
+	for (i = 0; l && i < l->n; i++) {
+		if (l->v[i] == c)
+			return true;
+	}
+
+	return false;
 }

@@ -11,6 +11,14 @@
 #include "digest.h"
 
 struct dialplan;
+struct codec;
+
+/* Codecs a leg may use, in the order of preference the config gives */
+enum { CODEC_LIST_MAX = 8 };
+struct codec_list {
+	const struct codec *v[CODEC_LIST_MAX];
+	unsigned n;
+};
 
 struct config_listen {
 	struct le le;
@@ -32,6 +40,7 @@ struct config_user {
 	char *context;
 	char *mailbox;
 	uint32_t max_contacts; /* 0: the registrar default   */
+	struct codec_list codecs;  /* n == 0: media.codecs      */
 	char *file;            /* where it was defined         */
 	int line;
 };
@@ -73,6 +82,7 @@ struct config {
 		uint16_t port_max;
 		uint32_t timeout_ms;   /* no RTP for this long: hang up */
 		uint32_t workers;      /* relay threads; 0: one per core */
+		struct codec_list codecs;  /* the default for every leg */
 	} media;
 
 	struct {
@@ -121,6 +131,13 @@ const struct config_user *config_user_find(const struct config *cfg,
 					   const struct pl *id);
 const struct config_group *config_group_find(const struct config *cfg,
 					     const char *id);
+
+/** The codecs of a user's legs (its own list or media.codecs) */
+const struct codec_list *config_user_codecs(const struct config *cfg,
+					    const struct config_user *u);
+
+/** true if c is in l */
+bool codec_list_has(const struct codec_list *l, const struct codec *c);
 
 /** Parse "300", "300s", "500ms", "5m", "1h" into milliseconds. */
 int  config_duration_ms(uint64_t *msp, const char *s);

@@ -24,6 +24,7 @@
 #include <libxml/relaxng.h>
 #include "core.h"
 #include "config.h"
+#include "codec.h"
 #include "config_schema.h"
 #include "config_int.h"
 
@@ -485,6 +486,38 @@ static void load_registrar(struct loader *ld, const xmlNode *n)
 }
 
 
+/* "opus PCMU" (spaces or commas) into l; unknown names are errors */
+static void attr_codecs(struct loader *ld, const xmlNode *n,
+			struct codec_list *l)
+{
+	char *v = attr(n, "codecs"), *tok, *save = NULL, *p;
+
+	if (!v)
+		return;
+
+	l->n = 0;
+	for (p = v; (tok = strtok_r(p, " ,\t", &save)); p = NULL) {
+		const struct codec *c = codec_find(tok);
+
+		if (!c) {
+			add_error_at(ld, n, "codecs: unknown codec \"%s\" "
+				     "(known: opus G722 PCMU PCMA)", tok);
+			continue;
+		}
+		if (codec_list_has(l, c))
+			continue;
+		if (l->n == CODEC_LIST_MAX)
+			break;
+		l->v[l->n++] = c;
+	}
+
+	if (!l->n)
+		add_error_at(ld, n, "codecs=\"%s\": no codec", v);
+
+	xmlFree(v);
+}
+
+
 static void load_media(struct loader *ld, const xmlNode *n)
 {
 	struct config *cfg = ld->cfg;
@@ -512,6 +545,8 @@ static void load_media(struct loader *ld, const xmlNode *n)
 		attr_seconds(ld, n, "rtp-timeout", &secs);
 		cfg->media.timeout_ms = secs * 1000;
 	}
+
+	attr_codecs(ld, n, &cfg->media.codecs);
 
 	attr_count(ld, n, "workers", &cfg->media.workers);
 	if (cfg->media.workers > 64)
@@ -624,6 +659,7 @@ static int load_user(struct loader *ld, const xmlNode *n)
 		goto out;
 
 	attr_count(ld, n, "max-contacts", &u->max_contacts);
+	attr_codecs(ld, n, &u->codecs);
 
 	hex = attr(n, "ha1");
 	if (hex) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include "core.h"
+#include "codec.h"
 #include "media.h"
 #include "media_int.h"
 #include "wheel.h"
@@ -303,6 +304,49 @@ void media_ep_set_remote(struct media_ep *ep, const struct sa *rtp)
 	c->has_addr = rtp && sa_isset(rtp, SA_ALL);
 	if (c->has_addr)
 		c->addr = *rtp;
+	cmd_post(ep->w, c);
+}
+
+
+enum media_path media_path_of(const struct media_codec *from,
+			      const struct media_codec *to)
+{
+	const struct codec *a = from ? from->codec : NULL;
+	const struct codec *b = to ? to->codec : NULL;
+
+	if (!a || !b || a == b)
+		return MEDIA_RELAY;
+
+	if ((a->pt == 0 && b->pt == 8) || (a->pt == 8 && b->pt == 0))
+		return MEDIA_TABLE;
+
+	return MEDIA_TRANSCODE;
+}
+
+
+const char *media_path_name(enum media_path p)
+{
+	switch (p) {
+	case MEDIA_TABLE:     return "table";
+	case MEDIA_TRANSCODE: return "transcode";
+	default:              return "relay";
+	}
+}
+
+
+void media_ep_set_codec(struct media_ep *ep, const struct media_codec *mc)
+{
+	struct cmd *c;
+
+	if (!ep || !ep->r)
+		return;
+
+	c = cmd_must(ep->w);
+	c->type = CMD_CODEC;
+	c->r = ep->r;
+	c->has_mc = mc && mc->codec;
+	if (c->has_mc)
+		c->mc = *mc;
 	cmd_post(ep->w, c);
 }
 

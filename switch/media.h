@@ -6,7 +6,9 @@
  * port, RTCP = RTP + 1). Two endpoints are bridged: a packet that arrives
  * on one goes out of the other to that side's remote address, unchanged
  * (sequence numbers, timestamps, SSRC and RFC 4733 events intact), with
- * no allocation per packet.
+ * no allocation per packet. When the legs speak different codecs
+ * (media_ep_set_codec), a-law <-> u-law is rewritten by table with the
+ * headers kept, and anything else is transcoded (media_xcode.c).
  *
  * Symmetric RTP (RFC 4961): the remote address starts as the one in the
  * SDP, and latches onto the source of the first packets that arrive, so a
@@ -22,6 +24,29 @@
 #define SWITCH_MEDIA_H
 
 struct media_ep;
+struct codec;
+
+/* What a leg speaks, from the SDP offer/answer: the codec, the payload
+ * types it uses for it and for RFC 4733 events (at the codec's clock),
+ * and the far end's fmtp for the codec (what our encoder honours). */
+struct media_codec {
+	const struct codec *codec;  /* NULL: unknown, relayed as it comes */
+	uint8_t pt;
+	int te_pt;                  /* -1: no telephone-event */
+	char fmtp[96];
+};
+
+/* How packets go from one leg to the other */
+enum media_path {
+	MEDIA_RELAY = 0,    /* unchanged (payload types renumbered if need) */
+	MEDIA_TABLE,        /* a-law <-> u-law by table, headers kept      */
+	MEDIA_TRANSCODE,    /* decoded, resampled, encoded: our own stream */
+};
+
+/** The path from a leg speaking from to one speaking to */
+enum media_path media_path_of(const struct media_codec *from,
+			      const struct media_codec *to);
+const char *media_path_name(enum media_path p);
 
 struct media_stats {
 	uint64_t rx_packets, tx_packets;
@@ -66,6 +91,10 @@ void media_ep_set_remote(struct media_ep *ep, const struct sa *rtp);
 /** Relay a <-> b (either may be re-bridged; NULL to stop). a == b
  * sends what arrives back where it came from (echo). */
 void media_ep_bridge(struct media_ep *a, struct media_ep *b);
+
+/** The leg's codec (none set: relayed unchanged). The packet path
+ *  follows when both bridged legs have one: relay, table or transcode. */
+void media_ep_set_codec(struct media_ep *ep, const struct media_codec *mc);
 
 /** Report after ms without a received packet (0: off). */
 void media_ep_set_timeout(struct media_ep *ep, uint32_t ms,

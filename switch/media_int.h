@@ -6,6 +6,7 @@
  * media_worker.c  the worker threads: their loop, the command queue,
  *                 start and stop
  * media_relay.c   the packet path and the relay state the commands set
+ * media_xcode.c   the transcoding path: decode, resample, encode
  *
  * struct relay and everything in it belong to one worker; the
  * signalling thread only posts commands about it and reads the counters
@@ -64,6 +65,8 @@ struct flow {
 	bool latched;
 };
 
+struct xcode;
+
 /* The worker's side of an endpoint */
 struct relay {
 	struct flow rtp;
@@ -72,6 +75,14 @@ struct relay {
 	bool has_sdp;
 	struct relay *peer;         /* same worker; cleared on removal */
 	struct seqstate seq;
+	/* the leg's codec, and the path of its packets to the peer */
+	struct media_codec mc;
+	bool has_mc;
+	enum media_path path;
+	bool renumber;              /* RELAY/TABLE: ptmap applies */
+	uint8_t ptmap[128];         /* payload type in -> out; 0xff: drop */
+	void (*table)(uint8_t *dst, const uint8_t *src, size_t n);
+	struct xcode *x;            /* TRANSCODE: this leg -> the peer */
 	/* read by the signalling thread (ATOMIC_GET) */
 	uint64_t rx_packets;
 	uint64_t tx_packets;
@@ -84,6 +95,7 @@ struct relay {
 
 enum cmd_type {
 	CMD_REMOTE,
+	CMD_CODEC,
 	CMD_BRIDGE,
 	CMD_UNBRIDGE,
 	CMD_SEND,
@@ -100,6 +112,8 @@ struct cmd {
 	struct relay *peer;
 	struct sa addr;
 	bool has_addr;
+	struct media_codec mc;
+	bool has_mc;
 	size_t len;
 	uint8_t pkt[CMD_PKT_MAX];
 };
@@ -137,6 +151,16 @@ struct worker {
 	struct mmsghdr msg[BATCH];
 	struct mmsghdr out[BATCH];
 	struct iovec oiov[BATCH];
+	uint8_t xbuf[BATCH][PKT_MAX];   /* transcoded packets to send */
+};
+
+/* The packets a batch sends out of one socket (media_relay.c) */
+struct outq {
+	struct worker *w;
+	struct flow *pf;            /* out of this socket, to its remote */
+	struct relay *peer;         /* counts them */
+	unsigned n;                 /* in w->out */
+	unsigned nx;                /* of w->xbuf in use */
 };
 
 struct media_engine {
@@ -177,6 +201,22 @@ void relay_unbridge(struct relay *r);
 void relay_reset(struct relay *r);
 void relay_free(struct worker *w, struct relay *r);
 bool relay_send(struct relay *r, const uint8_t *pkt, size_t len);
+
+void relay_set_codec(struct relay *r, const struct media_codec *mc,
+		     bool has);
+void relay_plan(struct relay *r);
+uint8_t *outq_slot(struct outq *q);
+void outq_commit(struct outq *q, size_t len);
+
+/* media_xcode.c: one direction of a transcoded call, the worker's */
+int  xcode_alloc(struct xcode **xp, const struct media_codec *from,
+		 const struct media_codec *to);
+void xcode_free(struct xcode *x);
+void xcode_packet(struct xcode *x, struct outq *q, const uint8_t *p,
+		  size_t len);
+
+/* the RTP header's length (CSRCs, extension), or 0 if it is not RTP */
+size_t rtp_header_len(const uint8_t *p, size_t len);
 
 /* media_worker.c: the queue, for the signalling thread */
 struct cmd *cmd_get(struct worker *w);

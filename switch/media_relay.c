@@ -4,9 +4,13 @@
  * One socket's waiting datagrams are read with recvmmsg() into the
  * worker's buffers (BATCH at most: the loop is level triggered), their
  * sources checked against the latch (RFC 4961), counted, and sent on
- * unchanged with sendmmsg() out of the peer's socket. Nothing is parsed
- * beyond the first 12 bytes, so RFC 4733 events, RTCP-mux, ZRTP and
- * SRTP pass untouched; nothing is allocated and nothing locked.
+ * on with sendmmsg() out of the peer's socket: unchanged when the legs
+ * speak the same codec with the same payload types (nothing is parsed
+ * beyond the first 12 bytes, so RFC 4733 events, RTCP-mux, ZRTP and SRTP
+ * pass untouched), with the payload type renumbered when only that
+ * differs, the payload rewritten by table between a-law and u-law (the
+ * headers kept), or through media_xcode.c for anything else. Nothing is
+ * allocated and nothing locked.
  *
  * The relay state the signalling thread's commands set (remote address,
  * bridge, reset) is changed here too, on the worker, between batches.
@@ -16,6 +20,9 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include "core.h"
+#include "codec.h"
+#include "g711x.h"
+#include "media.h"
 #include "media_int.h"
 
 
@@ -124,6 +131,79 @@ void relay_batch_init(struct worker *w)
 }
 
 
+static void outq_flush(struct outq *q)
+{
+	int sent;
+
+	if (!q->n)
+		return;
+
+	sent = sendmmsg(q->pf->fd, q->w->out, q->n, MSG_DONTWAIT);
+	if (sent > 0 && !q->pf->rtcp)
+		ATOMIC_SET(q->peer->tx_packets,
+			   q->peer->tx_packets + (uint64_t)sent);
+
+	q->n = 0;
+	q->nx = 0;
+}
+
+
+static void outq_add(struct outq *q, uint8_t *p, size_t len)
+{
+	struct worker *w = q->w;
+
+	if (q->n == BATCH)
+		outq_flush(q);
+
+	w->oiov[q->n].iov_base = p;
+	w->oiov[q->n].iov_len  = len;
+	w->out[q->n].msg_hdr.msg_name    = &q->pf->raddr.u;
+	w->out[q->n].msg_hdr.msg_namelen = q->pf->raddr.len;
+	++q->n;
+}
+
+
+/* Room for one packet the transcoder makes (sent with the batch) */
+uint8_t *outq_slot(struct outq *q)
+{
+	if (q->n == BATCH || q->nx == BATCH)
+		outq_flush(q);
+
+	return q->w->xbuf[q->nx];
+}
+
+
+void outq_commit(struct outq *q, size_t len)
+{
+	outq_add(q, q->w->xbuf[q->nx++], len);
+}
+
+
+/* RELAY with other payload type numbers, or TABLE: rewritten in place.
+ * false: not for the other leg (an event it did not agree to). */
+static bool rewrite(const struct relay *r, uint8_t *p, size_t len)
+{
+	size_t hlen;
+	uint8_t out;
+
+	if (len < RTP_HDR_SIZE || (p[0] >> 6) != 2)
+		return true;
+
+	out = r->ptmap[p[1] & 0x7f];
+	if (out == 0xff)
+		return false;
+	p[1] = (uint8_t)((p[1] & 0x80) | out);
+
+	if (r->table && (p[1] & 0x7f) == r->peer->mc.pt) {
+		hlen = rtp_header_len(p, len);
+		if (hlen && !(p[0] & 0x20))
+			r->table(p + hlen, p + hlen, len - hlen);
+	}
+
+	return true;
+}
+
+
 /* Receive what waits on one socket and send the accepted packets out of
  * the peer's socket. The headers were set up once (relay_batch_init);
  * only what the kernel overwrites is set again. */
@@ -132,7 +212,9 @@ void relay_read(struct worker *w, struct flow *f)
 	struct relay *r = f->r;
 	struct relay *peer = r->peer;
 	struct flow *pf = peer ? (f->rtcp ? &peer->rtcp : &peer->rtp) : NULL;
-	int i, n, nout = 0;
+	struct outq q = {w, pf, peer, 0, 0};
+	enum media_path path = peer ? r->path : MEDIA_RELAY;
+	int i, n;
 	uint64_t bytes = 0;
 	unsigned accepted = 0;
 
@@ -167,23 +249,23 @@ void relay_read(struct worker *w, struct flow *f)
 		if (!pf || !pf->has_raddr)
 			continue;
 
-		w->oiov[nout].iov_base = w->buf[i];
-		w->oiov[nout].iov_len  = len;
-		w->out[nout].msg_hdr.msg_name    = &pf->raddr.u;
-		w->out[nout].msg_hdr.msg_namelen = pf->raddr.len;
-		++nout;
+		if (path == MEDIA_TRANSCODE) {
+			/* RTCP ends at each leg: the streams differ */
+			if (!f->rtcp)
+				xcode_packet(r->x, &q, w->buf[i], len);
+			continue;
+		}
+
+		if (r->renumber && !f->rtcp && !rewrite(r, w->buf[i], len))
+			continue;
+
+		outq_add(&q, w->buf[i], len);
 	}
 
 	/* sent first, counted after: whoever sees a packet received
 	 * (rx_packets, a release store) also sees it relayed */
-	if (nout) {
-		int sent = sendmmsg(pf->fd, w->out, (unsigned)nout,
-				    MSG_DONTWAIT);
-
-		if (sent > 0 && !f->rtcp)
-			ATOMIC_SET(peer->tx_packets,
-				   peer->tx_packets + (uint64_t)sent);
-	}
+	if (pf)
+		outq_flush(&q);
 
 	if (accepted) {
 		/* a phone on hold may send nothing but RTCP: still alive */
@@ -234,15 +316,82 @@ void relay_set_remote(struct relay *r, const struct sa *rtp,
 }
 
 
-void relay_unbridge(struct relay *r)
+static void plan_one(struct relay *r)
 {
-	if (!r->peer)
+	struct relay *peer = r->peer;
+	unsigned i;
+
+	xcode_free(r->x);
+	r->x = NULL;
+	r->table = NULL;
+	r->renumber = false;
+	r->path = MEDIA_RELAY;
+
+	if (!peer || !r->has_mc || !peer->has_mc)
 		return;
 
-	if (r->peer->peer == r)
-		r->peer->peer = NULL;
+	r->path = media_path_of(&r->mc, &peer->mc);
+
+	if (r->path == MEDIA_TRANSCODE) {
+		int err = xcode_alloc(&r->x, &r->mc, &peer->mc);
+
+		if (!err)
+			return;
+		/* no worse than before codecs were known */
+		r->path = MEDIA_RELAY;
+	}
+
+	for (i = 0; i < 128; i++)
+		r->ptmap[i] = (uint8_t)i;
+
+	r->ptmap[r->mc.pt] = peer->mc.pt;
+	if (r->mc.te_pt >= 0)
+		r->ptmap[r->mc.te_pt] = peer->mc.te_pt >= 0 ?
+			(uint8_t)peer->mc.te_pt : 0xff;
+
+	for (i = 0; i < 128; i++)
+		r->renumber |= r->ptmap[i] != i;
+
+	if (r->path == MEDIA_TABLE) {
+		r->renumber = true;
+		r->table = !strcmp(r->mc.codec->name, "PCMA") ?
+			g711x_alaw_to_ulaw : g711x_ulaw_to_alaw;
+	}
+}
+
+
+/* Which path each direction takes, after a bridge or a codec changed */
+void relay_plan(struct relay *r)
+{
+	plan_one(r);
+	if (r->peer && r->peer != r)
+		plan_one(r->peer);
+}
+
+
+void relay_set_codec(struct relay *r, const struct media_codec *mc,
+		     bool has)
+{
+	r->has_mc = has;
+	if (has)
+		r->mc = *mc;
+	relay_plan(r);
+}
+
+
+void relay_unbridge(struct relay *r)
+{
+	struct relay *peer = r->peer;
+
+	if (!peer)
+		return;
+
+	if (peer->peer == r)
+		peer->peer = NULL;
 
 	r->peer = NULL;
+	plan_one(r);
+	plan_one(peer);
 }
 
 
@@ -265,6 +414,7 @@ void relay_bridge(struct relay *a, struct relay *b)
 	relay_unbridge(b);
 	a->peer = b;
 	b->peer = a;
+	relay_plan(a);
 }
 
 
@@ -274,6 +424,7 @@ void relay_reset(struct relay *r)
 {
 	relay_unbridge(r);
 	relay_set_remote(r, NULL, false);
+	relay_set_codec(r, NULL, false);
 	memset(&r->seq, 0, sizeof(r->seq));
 	r->rtp.last_rx = r->rtcp.last_rx = 0;
 	ATOMIC_SET(r->rx_packets, 0);

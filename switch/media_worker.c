@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include "core.h"
+#include "g711x.h"
 #include "media.h"
 #include "media_int.h"
 
@@ -45,6 +46,10 @@ static bool run_cmd(struct worker *w, struct cmd *c)
 
 	case CMD_REMOTE:
 		relay_set_remote(c->r, &c->addr, c->has_addr);
+		break;
+
+	case CMD_CODEC:
+		relay_set_codec(c->r, &c->mc, c->has_mc);
 		break;
 
 	case CMD_BRIDGE:
@@ -280,6 +285,8 @@ int media_start(unsigned workers)
 	}
 	if (workers > MAX_WORKERS)
 		workers = MAX_WORKERS;
+
+	g711x_init();      /* the a-law <-> u-law tables, before the threads */
 
 	media_eng.workers = calloc(workers, sizeof(*media_eng.workers));
 	if (!media_eng.workers)

@@ -255,14 +255,15 @@ def registered(pbx, user):
 
 def the_call(pbx):
     rc, out = pbx.ctl('calls')
-    m = re.search(r'(\S+) -> (\S+) (\S+) \d+s relay a:(\d+)/(\d+) lost '
-                  r'(\d+) b:(\d+)/(\d+) lost (\d+)', out)
+    m = re.search(r'(\S+) -> (\S+) (\S+) \d+s (\S+) a:(\S+) (\d+)/(\d+) '
+                  r'lost (\d+) b:(\S+) (\d+)/(\d+) lost (\d+)', out)
     if rc != 0 or not m:
         return None
     g = m.groups()
-    return {'caller': g[0], 'dest': g[1], 'state': g[2],
-            'a_rx': int(g[3]), 'a_tx': int(g[4]), 'b_rx': int(g[6]),
-            'b_tx': int(g[7]), 'line': out.strip()}
+    return {'caller': g[0], 'dest': g[1], 'state': g[2], 'path': g[3],
+            'a_codec': g[4], 'a_rx': int(g[5]), 'a_tx': int(g[6]),
+            'b_codec': g[8], 'b_rx': int(g[9]), 'b_tx': int(g[10]),
+            'line': out.strip()}
 
 
 def loud_part(x, threshold=500):

@@ -557,13 +557,15 @@ class Bg(threading.Thread):
 # ---------------------------------------------------------------------------
 # The PBX side
 
-RELAY = re.compile(r'^(\S+) (\S+) -> (\S+) (\S+) \d+s relay '
-                   r'a:(\d+)/(\d+) lost (\d+) b:(\d+)/(\d+) lost (\d+)$')
+RELAY = re.compile(r'^(\S+) (\S+) -> (\S+) (\S+) \d+s (\S+) '
+                   r'a:(\S+) (\d+)/(\d+) lost (\d+) '
+                   r'b:(\S+) (\d+)/(\d+) lost (\d+)$')
 
 
 def calls(pbx):
-    """`ctl calls`: [{'caller', 'dest', 'state', 'a_rx', 'a_tx',
-    'a_lost', 'b_rx', 'b_tx', 'b_lost', 'line'}]."""
+    """`ctl calls`: [{'caller', 'dest', 'state', 'path', 'a_codec',
+    'a_rx', 'a_tx', 'a_lost', 'b_codec', 'b_rx', 'b_tx', 'b_lost',
+    'line'}]."""
     rc, out = pbx.ctl('calls')
     res = []
     for ln in out.splitlines():
@@ -572,9 +574,11 @@ def calls(pbx):
             continue
         g = m.groups()
         res.append({'caller': g[1], 'dest': g[2], 'state': g[3],
-                    'a_rx': int(g[4]), 'a_tx': int(g[5]),
-                    'a_lost': int(g[6]), 'b_rx': int(g[7]),
-                    'b_tx': int(g[8]), 'b_lost': int(g[9]), 'line': ln})
+                    'path': g[4], 'a_codec': g[5],
+                    'a_rx': int(g[6]), 'a_tx': int(g[7]),
+                    'a_lost': int(g[8]), 'b_codec': g[9],
+                    'b_rx': int(g[10]), 'b_tx': int(g[11]),
+                    'b_lost': int(g[12]), 'line': ln})
     return res if rc == 0 else None
 
 
