@@ -250,11 +250,7 @@ static int a_choose(struct call *call, bool have_b)
 	if (!f)
 		return EPROTO;
 
-	memset(&call->a_mc, 0, sizeof(call->a_mc));
-	call->a_mc.codec = f->codec;
-	call->a_mc.pt = f->pt;
-	call->a_mc.te_pt = sdpneg_te(offer, f->codec->clock);
-	str_ncpy(call->a_mc.fmtp, f->fmtp, sizeof(call->a_mc.fmtp));
+	sdpneg_leg_codec(&call->a_mc, offer, f);
 	call->a_fixed = true;
 	media_ep_set_codec(call->a_ep, &call->a_mc);
 
@@ -274,7 +270,7 @@ static int leg_sdp(struct mbuf **mbp, struct sdp_origin *o,
 	f.codec = mc->codec;
 	f.pt = mc->pt;
 	te.pt = (uint8_t)mc->te_pt;
-	te.clock = mc->codec->clock;
+	te.clock = mc->te_clock;
 
 	return sdpneg_write(mbp, o, local, &f, 1, &te, mc->te_pt >= 0,
 			    dir);
@@ -465,10 +461,7 @@ static int reoffer(struct mbuf **descp, const struct sip_msg *msg,
 		goto out;
 	}
 
-	mc->codec = f->codec;
-	mc->pt = f->pt;
-	mc->te_pt = sdpneg_te(sa, f->codec->clock);
-	str_ncpy(mc->fmtp, f->fmtp, sizeof(mc->fmtp));
+	sdpneg_leg_codec(mc, sa, f);
 	media_ep_set_codec(ours, mc);
 	media_ep_set_remote(ours, &sa->addr);
 

@@ -83,13 +83,8 @@ static void set_b_remote(struct call *call, const struct sip_msg *msg)
 	}
 
 	media_ep_set_remote(call->b_ep, &sa->addr);
-	memset(&call->b_mc, 0, sizeof(call->b_mc));
+	sdpneg_leg_codec(&call->b_mc, sa, sa->n ? &sa->fmts[0] : NULL);
 	if (sa->n) {
-		call->b_mc.codec = sa->fmts[0].codec;
-		call->b_mc.pt = sa->fmts[0].pt;
-		call->b_mc.te_pt = sdpneg_te(sa, sa->fmts[0].codec->clock);
-		str_ncpy(call->b_mc.fmtp, sa->fmts[0].fmtp,
-			 sizeof(call->b_mc.fmtp));
 		media_ep_set_codec(call->b_ep, &call->b_mc);
 	}
 	else {
@@ -284,7 +279,7 @@ int bleg_sdp_offer(struct mbuf **mbp, struct call *call,
 		have->n = 1;
 		if (call->a_mc.te_pt >= 0) {
 			have->te[0].pt = (uint8_t)call->a_mc.te_pt;
-			have->te[0].clock = call->a_mc.codec->clock;
+			have->te[0].clock = call->a_mc.te_clock;
 			have->nte = 1;
 		}
 		have->dir = call->a_offer->dir;

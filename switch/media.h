@@ -33,6 +33,8 @@ struct media_codec {
 	const struct codec *codec;  /* NULL: unknown, relayed as it comes */
 	uint8_t pt;
 	int te_pt;                  /* -1: no telephone-event */
+	uint32_t te_clock;          /* its clock (the codec's, or 8000 from
+	                               phones that offer no other) */
 	char fmtp[96];
 };
 

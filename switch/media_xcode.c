@@ -15,8 +15,10 @@
  *
  * RFC 4733 events go across as they came (event, end bit, volume), with
  * our sequence numbers, the time stamp of the event's start in our
- * stream, and the duration scaled to our clock. Without telephone-event
- * on the other leg they are dropped.
+ * stream, and the duration scaled to the other leg's telephone-event
+ * clock (phones that offer opus/48000 often offer telephone-event/8000
+ * only: the time stamps are the stream's, the duration the event's
+ * clock). Without telephone-event on the other leg they are dropped.
  *
  * Everything is allocated in xcode_alloc (on the worker, when a bridge
  * or a codec is set); xcode_packet allocates nothing.
@@ -47,6 +49,7 @@ struct xcode {
 	struct resampler rs;
 	uint8_t in_pt, out_pt;
 	int in_te, out_te;
+	uint32_t in_te_clock, out_te_clock;
 
 	/* the stream coming in */
 	bool in_init;
@@ -120,6 +123,8 @@ int xcode_alloc(struct xcode **xp, const struct media_codec *from,
 	x->out_pt = to->pt;
 	x->in_te  = from->te_pt;
 	x->out_te = to->te_pt;
+	x->in_te_clock  = from->te_clock ? from->te_clock : dc->clock;
+	x->out_te_clock = to->te_clock ? to->te_clock : ec->clock;
 
 	err = dc->dec_alloc(&x->dec, from->fmtp, x->drate);
 	if (!err)
@@ -316,7 +321,7 @@ static void event(struct xcode *x, struct outq *q, const uint8_t *p,
 		     x->ev_out_ts);
 	memcpy(o + RTP_HDR_SIZE, p + hlen, 4);
 	dur = (uint32_t)(p[hlen + 2] << 8 | p[hlen + 3]);
-	dur = (uint32_t)((uint64_t)dur * x->out_clock / x->in_clock);
+	dur = (uint32_t)((uint64_t)dur * x->out_te_clock / x->in_te_clock);
 	if (dur > 0xffff)
 		dur = 0xffff;
 	o[RTP_HDR_SIZE + 2] = (uint8_t)(dur >> 8);

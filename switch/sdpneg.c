@@ -9,6 +9,7 @@
 #include "core.h"
 #include "codec.h"
 #include "config.h"
+#include "media.h"
 #include "sdpneg.h"
 
 
@@ -254,6 +255,27 @@ int sdpneg_te(const struct sdp_audio *a, uint32_t clock)
 	}
 
 	return -1;
+}
+
+
+void sdpneg_leg_codec(struct media_codec *mc, const struct sdp_audio *a,
+		      const struct sdp_fmt *f)
+{
+	memset(mc, 0, sizeof(*mc));
+	mc->te_pt = -1;
+	if (!f)
+		return;
+
+	mc->codec = f->codec;
+	mc->pt = f->pt;
+	str_ncpy(mc->fmtp, f->fmtp, sizeof(mc->fmtp));
+
+	mc->te_pt = sdpneg_te(a, f->codec->clock);
+	mc->te_clock = f->codec->clock;
+	if (mc->te_pt < 0 && a->nte) {
+		mc->te_pt = a->te[0].pt;
+		mc->te_clock = a->te[0].clock;
+	}
 }
 
 

@@ -13,6 +13,7 @@
 
 struct codec;
 struct codec_list;
+struct media_codec;
 
 enum {
 	SDP_FMTS_MAX = 16,
@@ -57,6 +58,12 @@ int  sdpneg_parse(struct sdp_audio *a, const struct mbuf *sdp);
 
 /** telephone-event's payload type at clock, or -1 */
 int  sdpneg_te(const struct sdp_audio *a, uint32_t clock);
+
+/** A leg's codec from format f of a (the one it agreed): payload type,
+ *  fmtp, and telephone-event at the codec's clock, or else the first one
+ *  a has (many phones offer telephone-event/8000 beside opus/48000) */
+void sdpneg_leg_codec(struct media_codec *mc, const struct sdp_audio *a,
+		      const struct sdp_fmt *f);
 
 /** The format of codec c in a, or NULL */
 const struct sdp_fmt *sdpneg_find(const struct sdp_audio *a,

@@ -11,6 +11,11 @@ SNDPATH/dump-TIME-dec.wav (and what it sends to ...-enc.wav). Each phone
 is driven through the ctrl_tcp module (netstring JSON commands, events
 on the same connection), bounded by -t and stopped by PID.
 
+A second call goes from 1003, whose baresip speaks only Opus, to 1004,
+which speaks only PCMU: the PBX transcodes (ctl calls says so, with each
+leg's codec), each hears the other's tone at its level (within 2 dB),
+and a DTMF 5 sent by 1003 (RFC 4733 events) reaches 1004 as an event.
+
 Asserted: both register (ctl registrations, baresip user agent); 1001
 dials 1002, which auto-answers (answermode=auto); the PBX shows the call
 answered with RTP relayed both ways (ctl calls counters); after 1001
@@ -39,12 +44,14 @@ import harness
 from harness import free_port, log, wait_until
 from test_media import RATE, dominant, purity, rms, zero_cross_freq
 
-USERS = [{'id': '1001', 'password': 'secret1001'},
-         {'id': '1002', 'password': 'secret1002'}]
+USERS = [{'id': u, 'password': 'secret' + u}
+         for u in ('1001', '1002', '1003', '1004', '1005', '1006')]
+PASSWORD = {u['id']: u['password'] for u in USERS}
 AUTH = {'max-failures': 100}
 MODULE_PATH = '/usr/lib/baresip/modules'
 RUN_FOR = 60         # baresip quits by itself after this many seconds
-TONE = {'1001': 1000, '1002': 440}
+TONE = {'1001': 1000, '1002': 440, '1003': 1000, '1004': 440,
+        '1005': 1000, '1006': 440}
 RELAYED = 100        # packets each way (2 s of audio) before hanging up
 
 DIALPLAN = '''  <dialplan>
@@ -60,10 +67,11 @@ DIALPLAN = '''  <dialplan>
 '''
 
 
-def make_tone_wav(path, freq, seconds=20):
-    """8 kHz mono S16LE sine at half scale: sox, or Python's wave."""
+def make_tone_wav(path, freq, seconds=20, rate=RATE, channels=1):
+    """S16LE sine at half scale: sox, or Python's wave."""
     if shutil.which('sox'):
-        r = subprocess.run(['sox', '-n', '-r', str(RATE), '-c', '1',
+        r = subprocess.run(['sox', '-n', '-r', str(rate), '-c',
+                            str(channels),
                             '-b', '16', '-e', 'signed-integer', path,
                             'synth', str(seconds), 'sine', str(freq),
                             'vol', '0.5'], capture_output=True, timeout=30)
@@ -71,27 +79,30 @@ def make_tone_wav(path, freq, seconds=20):
             return 'sox'
         log('sox failed (%s): writing %s with the wave module'
             % (r.stderr.decode(errors='replace').strip(), path))
-    n = RATE * seconds
-    data = struct.pack('<%dh' % n, *(
-        int(round(16383 * math.sin(2 * math.pi * freq * i / RATE)))
-        for i in range(n)))
+    n = rate * seconds
+    data = struct.pack('<%dh' % (n * channels), *(
+        int(round(16383 * math.sin(2 * math.pi * freq * (i // channels) /
+                                   rate)))
+        for i in range(n * channels)))
     with wave.open(path, 'wb') as w:
-        w.setnchannels(1)
+        w.setnchannels(channels)
         w.setsampwidth(2)
-        w.setframerate(RATE)
+        w.setframerate(rate)
         w.writeframes(data)
     return 'wave module'
 
 
 def read_wav(path):
+    """(rate, the first channel's samples)"""
     with wave.open(path, 'rb') as w:
-        if w.getsampwidth() != 2 or w.getnchannels() != 1:
-            raise ValueError('%s: %d channels, %d bytes/sample'
-                             % (path, w.getnchannels(), w.getsampwidth()))
+        ch = w.getnchannels()
+        if w.getsampwidth() != 2:
+            raise ValueError('%s: %d bytes/sample'
+                             % (path, w.getsampwidth()))
         n = w.getnframes()
         rate = w.getframerate()
-        x = list(struct.unpack('<%dh' % n, w.readframes(n)))
-    return rate, x
+        x = list(struct.unpack('<%dh' % (n * ch), w.readframes(n)))
+    return rate, x[::ch]
 
 
 class Ctrl:
@@ -165,7 +176,7 @@ class Phone:
     """One baresip: its own config dir, a WAV as its microphone, the
     sndfile dump as its ear, ctrl_tcp as its keypad."""
 
-    def __init__(self, pbx, user, password, wav):
+    def __init__(self, pbx, user, password, wav, codec='PCMU'):
         self.pbx = pbx
         self.user = user
         self.dir = pbx.path('baresip-%s' % user)
@@ -185,6 +196,7 @@ class Phone:
                     'audio_source\t\taufile,%s\n'
                     'module_path\t\t%s\n'
                     'module\t\t\tg711.so\n'
+                    '%s'
                     'module\t\t\taufile.so\n'
                     'module\t\t\tsndfile.so\n'
                     'snd_path\t\t%s\n'
@@ -193,12 +205,16 @@ class Phone:
                     'module_app\t\tmenu.so\n'
                     'module_app\t\tctrl_tcp.so\n'
                     'ctrl_tcp_listen\t\t127.0.0.1:%d\n'
-                    % (self.port, wav, MODULE_PATH, self.rec,
-                       self.ctrl_port))
+                    % (self.port, wav, MODULE_PATH,
+                       {'opus': 'module\t\t\topus.so\n',
+                        'G722': 'module\t\t\tg722.so\n'}.get(codec, ''),
+                       self.rec, self.ctrl_port))
         with open(os.path.join(self.dir, 'accounts'), 'w') as f:
             f.write('<sip:%s@127.0.0.1:%d>;auth_pass=%s;regint=600;'
-                    'answermode=auto;audio_codecs=PCMU\n'
-                    % (user, pbx.port, password))
+                    'answermode=auto;audio_codecs=%s\n'
+                    % (user, pbx.port, password,
+                       {'opus': 'opus/48000/2',
+                        'G722': 'G722/16000/1'}.get(codec, codec)))
 
     def start(self):
         with open(self.log, 'ab') as lf:
@@ -275,7 +291,15 @@ def check_recording(t, who, path, freq):
     t.require(path is not None, '%s: no recording of the received audio '
               '(sndfile wrote nothing)' % who)
     rate, x = read_wav(path)
-    t.require(rate == RATE, '%s: recording at %d Hz' % (who, rate))
+    t.require(rate % RATE == 0, '%s: recording at %d Hz' % (who, rate))
+    if rate != RATE:
+        # Opus at 48 kHz or G.722 at 16 kHz of audio that was G.711 on
+        # the other leg: nothing above 4 kHz, every 6th (2nd) sample is
+        # the 8 kHz signal
+        log('  %s: recording at %d Hz, taking every %dth sample'
+            % (who, rate, rate // RATE))
+        x = x[::rate // RATE]
+        rate = RATE
     loud = loud_part(x)
     mid = len(loud) // 2
     w = loud[max(0, mid - RATE // 2):mid + RATE // 2]
@@ -290,8 +314,12 @@ def check_recording(t, who, path, freq):
     pur = purity(w, freq)
     log('  %s: dominant %d Hz, zero crossings %.1f Hz, %.0f%% of the '
         'energy at %d Hz' % (who, d, zc, 100 * pur, freq))
-    t.check(level > 3000, '%s: level rms %.0f: (nearly) silence' % (who,
-                                                                  level))
+    # sent at half scale: rms 16383 / sqrt(2); G.711 and Opus keep a
+    # tone's level well within 2 dB, a gain error would not
+    want = 16383 / math.sqrt(2)
+    t.check(abs(20 * math.log10(max(level, 1) / want)) <= 2.0,
+            '%s: level rms %.0f, sent %.0f: more than 2 dB off'
+            % (who, level, want))
     t.check(abs(d - freq) <= 20, '%s: dominant frequency %d Hz, want %d '
             '+-20' % (who, d, freq))
     t.check(abs(zc - freq) <= 20, '%s: zero-crossing frequency %.1f Hz, '
@@ -300,30 +328,60 @@ def check_recording(t, who, path, freq):
             % (who, 100 * pur, freq))
 
 
-def baresip_call(t, pbx):
-    wavs = {}
-    for u, f in TONE.items():
-        wavs[u] = pbx.path('tone-%d.wav' % f)
-        how = make_tone_wav(wavs[u], f)
-    log('  tone WAVs made with %s' % how)
-    phones = {u['id']: Phone(pbx, u['id'], u['password'], wavs[u['id']])
-              for u in USERS}
-    a, b = phones['1001'], phones['1002']
+def tone_wav(pbx, freq, codec):
+    """baresip's aufile wants the codec's rate and channels: 8 kHz mono
+    for G.711, 48 kHz stereo for Opus (opus/48000/2)"""
+    rate, ch = {'opus': (48000, 2), 'G722': (16000, 1)}.get(codec,
+                                                          (RATE, 1))
+    path = pbx.path('tone-%d-%d-%d.wav' % (freq, rate, ch))
+    if not os.path.exists(path):
+        how = make_tone_wav(path, freq, rate=rate, channels=ch)
+        log('  %s made with %s' % (os.path.basename(path), how))
+    return path
+
+
+def pcmu_both(t, pbx):
+    """Both phones on PCMU: relayed unchanged."""
+    baresip_call(t, pbx, '1001', 'PCMU', '1002', 'PCMU', 'relay')
+
+
+def opus_to_pcmu(t, pbx):
+    """1003 speaks only Opus, 1004 only PCMU: the PBX offers 1004 Opus
+    first and PCMU after, 1004 takes PCMU, the caller keeps Opus: the
+    call is transcoded (Opus decoded and encoded at 8 kHz). Each hears
+    the other's tone; a DTMF 5 pressed on 1003 (RFC 4733 at 48 kHz)
+    reaches 1004 (RFC 4733 at 8 kHz)."""
+    baresip_call(t, pbx, '1003', 'opus', '1004', 'PCMU', 'transcode',
+                 dtmf='5')
+
+
+def g722_to_pcma(t, pbx):
+    """1005 speaks only G.722 (16 kHz audio), 1006 only PCMA: decoded,
+    resampled 16 <-> 8 kHz, encoded; tones and a DTMF 5 go across."""
+    baresip_call(t, pbx, '1005', 'G722', '1006', 'PCMA', 'transcode',
+                 dtmf='5')
+
+
+def baresip_call(t, pbx, ida, codec_a, idb, codec_b, path, dtmf=None):
+    a = Phone(pbx, ida, PASSWORD[ida], tone_wav(pbx, TONE[ida], codec_a),
+              codec_a)
+    b = Phone(pbx, idb, PASSWORD[idb], tone_wav(pbx, TONE[idb], codec_b),
+              codec_b)
     ok = False
     try:
         for p in (b, a):
             p.start()
         got = wait_until(lambda: 'exited' if not (a.alive() and b.alive())
-                         else (registered(pbx, '1001') and
-                               registered(pbx, '1002')), 15, 0.2)
-        t.require(got != 'exited', 'a baresip exited early (1001 rc %s, '
-                  '1002 rc %s)' % (a.proc.poll(), b.proc.poll()))
+                         else (registered(pbx, ida) and
+                               registered(pbx, idb)), 15, 0.2)
+        t.require(got != 'exited', 'a baresip exited early (%s rc %s, '
+                  '%s rc %s)' % (ida, a.proc.poll(), idb, b.proc.poll()))
         t.require(got, 'not both registered: %r' % pbx.registrations())
         t.require(a.connect() and b.connect(), 'no ctrl_tcp connection '
-                  '(1001 %s, 1002 %s)' % (a.ctrl, b.ctrl))
+                  '(%s %s, %s %s)' % (ida, a.ctrl, idb, b.ctrl))
 
-        r = a.ctrl.command('dial', '1002')
-        t.require(r and r.get('ok'), '1001: dial 1002: %r' % r)
+        r = a.ctrl.command('dial', idb)
+        t.require(r and r.get('ok'), '%s: dial %s: %r' % (ida, idb, r))
 
         def flowing():
             c = the_call(pbx)
@@ -335,12 +393,27 @@ def baresip_call(t, pbx):
         t.require(c, 'no answered call relaying %d packets each way: %s'
                   % (RELAYED, last and last['line']))
         log('  %s' % c['line'])
-        t.check(c['caller'] == '1001' and c['dest'] == '1002',
+        t.check(c['caller'] == ida and c['dest'] == idb,
                 'ctl calls: %s' % c['line'])
+        t.check((c['path'], c['a_codec'], c['b_codec']) ==
+                (path, codec_a, codec_b),
+                'ctl calls: want %s a:%s b:%s: %s'
+                % (path, codec_a, codec_b, c['line']))
         t.check(b.ctrl.events('CALL_ESTABLISHED') and
                 a.ctrl.events('CALL_ESTABLISHED'),
-                'CALL_ESTABLISHED events: 1001 %r, 1002 %r'
-                % (a.ctrl.events(), b.ctrl.events()))
+                'CALL_ESTABLISHED events: %s %r, %s %r'
+                % (ida, a.ctrl.events(), idb, b.ctrl.events()))
+
+        if dtmf:
+            r = a.ctrl.command('sndcode', dtmf)
+            t.check(r and r.get('ok'), '%s: sndcode %s: %r'
+                    % (ida, dtmf, r))
+            got = wait_until(lambda: b.ctrl.events('CALL_DTMF_START'), 5)
+            t.check(got and str(got[0].get('param')) == dtmf,
+                    '%s did not receive DTMF %s: %r'
+                    % (idb, dtmf, b.ctrl.events()))
+            if got:
+                log('  %s received DTMF %s' % (idb, got[0].get('param')))
 
         r = a.ctrl.command('hangup')
         t.check(r and r.get('ok'), '1001: hangup: %r' % r)
@@ -349,11 +422,12 @@ def baresip_call(t, pbx):
                 % b.ctrl.events())
         t.check(wait_until(lambda: the_call(pbx) is None, 5),
                 'the PBX still has the call: %r' % the_call(pbx))
-        rows = wait_until(lambda: cdr_rows(pbx), 5)
+        rows = wait_until(lambda: [r for r in cdr_rows(pbx)
+                                   if r['caller'] == ida], 5)
         t.require(rows, 'no CDR row')
         row = rows[0]
-        t.check(row['caller'] == '1001' and row['destination'] == '1002'
-                and row['callee'] == 'user/1002' and
+        t.check(row['caller'] == ida and row['destination'] == idb
+                and row['callee'] == 'user/' + idb and
                 row['cause_name'] == 'NORMAL_CLEARING' and
                 row['hangup_side'] == 'caller', 'CDR row: %r' % row)
         # N packets 20 ms apart span (N - 1) x 20 ms
@@ -369,8 +443,8 @@ def baresip_call(t, pbx):
             if not ok:
                 p.print_log()
     # the sndfile dumps are complete once the phones have quit
-    check_recording(t, '1002 heard', b.recording('dec'), TONE['1001'])
-    check_recording(t, '1001 heard', a.recording('dec'), TONE['1002'])
+    check_recording(t, '%s heard' % idb, b.recording('dec'), TONE[ida])
+    check_recording(t, '%s heard' % ida, a.recording('dec'), TONE[idb])
 
 
 def cdr_rows(pbx):
@@ -382,7 +456,9 @@ def cdr_rows(pbx):
 
 def body(start, t):
     pbx = start('baresip-call', USERS, auth=AUTH, extra_xml=DIALPLAN)
-    t.run(baresip_call, pbx)
+    t.run(pcmu_both, pbx)
+    t.run(opus_to_pcmu, pbx)
+    t.run(g722_to_pcma, pbx)
     t.current = 'end'
     t.check(pbx.alive(), 'daemon died')
     t.check(pbx.stop() == 0, 'daemon did not exit 0 on SIGTERM')
