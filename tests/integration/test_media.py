@@ -253,16 +253,22 @@ class RtpPort:
 # ---------------------------------------------------------------------------
 # A small SIP phone over UDP (one call at a time)
 
-def sdp(user, rtp_port, pt):
+def sdp(user, rtp_port, pt, te=None):
+    """One G.711 format, and telephone-event/8000 at te if given."""
     name = {0: 'PCMU', 8: 'PCMA'}[pt]
     return ('v=0\r\n'
             'o=%s 1 1 IN IP4 127.0.0.1\r\n'
             's=-\r\n'
             'c=IN IP4 127.0.0.1\r\n'
             't=0 0\r\n'
-            'm=audio %d RTP/AVP %d\r\n'
+            'm=audio %d RTP/AVP %d%s\r\n'
             'a=rtpmap:%d %s/8000\r\n'
-            'a=sendrecv\r\n' % (user, rtp_port, pt, pt, name)).encode()
+            '%s'
+            'a=sendrecv\r\n'
+            % (user, rtp_port, pt, ' %d' % te if te is not None else '',
+               pt, name,
+               'a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n'
+               % (te, te) if te is not None else '')).encode()
 
 
 def sdp_audio(body):
@@ -418,7 +424,7 @@ class Phone:
         return r
 
     # -- caller side
-    def call(self, callee, pt=0, timeout=15.0):
+    def call(self, callee, pt=0, timeout=15.0, te=None):
         """INVITE callee, answer the 407 once, ACK the 200. Returns the
         final response (None on timeout)."""
         callid = rand_token(16) + '@test'
@@ -426,7 +432,7 @@ class Phone:
         frm = '<%s>;tag=%s' % (self.uri, ltag)
         ruri = 'sip:%s@%s' % (callee, self.pbx.domain)
         to = '<%s>' % ruri
-        body = sdp(self.user, self.rtp.port, pt)
+        body = sdp(self.user, self.rtp.port, pt, te)
         auth = []
         for _ in range(2):
             self.cseq += 1
@@ -484,7 +490,7 @@ class Phone:
         return r
 
     # -- callee side
-    def answer(self, pt=0, timeout=15.0):
+    def answer(self, pt=0, timeout=15.0, te=None):
         """Wait for an INVITE, 180 then 200 with our SDP, until the ACK
         (retransmitting the 200, answering INVITE retransmissions)."""
         got = self.wait(lambda m: m.method == 'INVITE', timeout)
@@ -497,7 +503,7 @@ class Phone:
         ok = self.response(inv, 200, 'OK', ltag,
                            ['Contact: %s' % self.contact,
                             'Content-Type: application/sdp'],
-                           sdp(self.user, self.rtp.port, pt))
+                           sdp(self.user, self.rtp.port, pt, te))
         callid = inv.get('call-id')
         self.send(ok, src)
         interval = 0.5
