@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include "core.h"
 #include "config.h"
+#include "codec.h"
 
 static char dir[256];
 
@@ -314,6 +315,54 @@ static void test_semantic_errors(void **state)
 }
 
 
+/* codec lists: the default, a user's own, unknown names */
+static void test_codecs(void **state)
+{
+	struct config *cfg = NULL;
+	const struct config_user *u;
+	const struct codec_list *l;
+	char errs[2048];
+	struct pl id = PL("1001");
+	(void)state;
+
+	write_file("switchboard.xml",
+		"<switchboard><settings>\n"
+		"<listen transport=\"udp\" address=\"127.0.0.2:5070\"/>\n"
+		"</settings><directory>\n"
+		"<user id=\"1001\" password=\"a\" codecs=\"PCMA, pcmu\"/>\n"
+		"<user id=\"1002\" password=\"a\"/>\n"
+		"</directory></switchboard>\n");
+	assert_int_equal(0, load(&cfg, errs, sizeof(errs)));
+	l = &cfg->media.codecs;
+	assert_int_equal(l->n, 4);
+	assert_ptr_equal(l->v[0], codec_find("opus"));
+	assert_ptr_equal(l->v[3], codec_find("PCMA"));
+	u = config_user_find(cfg, &id);
+	assert_non_null(u);
+	l = config_user_codecs(cfg, u);
+	assert_int_equal(l->n, 2);
+	assert_ptr_equal(l->v[0], codec_find("PCMA"));
+	assert_ptr_equal(l->v[1], codec_find("PCMU"));
+	assert_true(codec_list_has(l, codec_find("PCMU")));
+	assert_false(codec_list_has(l, codec_find("opus")));
+	id = (struct pl)PL("1002");
+	assert_ptr_equal(config_user_codecs(cfg, config_user_find(cfg, &id)),
+			 &cfg->media.codecs);
+	mem_deref(cfg);
+
+	expect_errors(
+		"<switchboard><settings>\n"
+		"<listen transport=\"udp\" address=\"127.0.0.2:5070\"/>\n"
+		"<media codecs=\"PCMU G729\"/>\n"
+		"</settings><directory>\n"
+		"<user id=\"1001\" password=\"a\" codecs=\" \"/>\n"
+		"</directory></switchboard>\n", NULL,
+		"switchboard.xml:3: codecs: unknown codec \"G729\" (known: "
+		"opus G722 PCMU PCMA)\n"
+		"switchboard.xml:5: codecs=\" \": no codec\n");
+}
+
+
 static void test_missing_file(void **state)
 {
 	struct config *cfg = NULL;
@@ -364,6 +413,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_semantic_errors, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_codecs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup,
 						teardown),
 		cmocka_unit_test(test_duration),

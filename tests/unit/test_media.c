@@ -7,6 +7,10 @@
  * waits that must last are the ones the feature is about (2 s of silence
  * before a re-latch, the idle timeout).
  *
+ * Bridged legs with different codecs: a-law <-> u-law by table, and
+ * PCMU to G.722 and to Opus through the transcoder (test_table,
+ * test_transcode).
+ *
  * Endpoint ports come from a range below the kernel's ephemeral ports
  * (32768 and up), where the phones' sockets are, chosen at random at
  * start-up; the endpoint picks a free pair inside it.
@@ -17,7 +21,9 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
+#include <math.h>
 #include "core.h"
+#include "codec.h"
 #include "media.h"
 
 
@@ -36,6 +42,14 @@ static uint8_t tone[PCMU_FRAME];   /* 1 kHz, 20 ms of PCMU */
 
 struct stream;
 
+/* Every packet a phone gets, for the transcoding tests */
+enum { REC_MAX = 128 };
+struct rec {
+	uint8_t pkt[REC_MAX][1500];
+	size_t len[REC_MAX];
+	unsigned n;
+};
+
 struct phone {
 	struct udp_sock *rtp;
 	struct udp_sock *rtcp;
@@ -48,6 +62,7 @@ struct phone {
 	uint64_t last_at;
 	struct stream *feed;    /* the stream this phone receives */
 	unsigned order_errors;
+	struct rec *rec;        /* NULL: only the last packet is kept */
 };
 
 /* Packets from one phone to an endpoint, sent as the other phone
@@ -196,6 +211,10 @@ static void phone_recv(const struct sa *src, struct mbuf *mb, void *arg)
 
 	memcpy(ph->last, mbuf_buf(mb), n);
 	ph->len = n;
+	if (ph->rec && ph->rec->n < REC_MAX) {
+		memcpy(ph->rec->pkt[ph->rec->n], ph->last, n);
+		ph->rec->len[ph->rec->n++] = n;
+	}
 	ph->src = *src;
 	ph->last_at = now_ms();
 
@@ -1034,6 +1053,209 @@ static void test_exhaustion(void **state)
 }
 
 
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		(uint32_t)p[2] << 8 | p[3];
+}
+
+
+/* share of x's power at hz (single-bin DFT) */
+static double tone_share(const int16_t *x, size_t n, unsigned rate,
+			 double hz)
+{
+	double re = 0.0, im = 0.0, total = 0.0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		double ph = 2.0 * M_PI * hz * (double)i / rate;
+
+		re += x[i] * cos(ph);
+		im += x[i] * sin(ph);
+		total += (double)x[i] * x[i];
+	}
+
+	return (re * re + im * im) * 2.0 / (double)n /
+		(total > 0 ? total : 1.0);
+}
+
+
+enum { XC_PACKETS = 60, XC_GAP = 30 };
+
+/*
+ * A PCMU leg bridged to a leg of another codec: 60 packets of a 1 kHz
+ * tone, one of them (the 30th) never sent. The other phone gets its own
+ * stream: one SSRC, consecutive sequence numbers, time stamps one 20 ms
+ * step apart at its clock, the lost packet made up by concealment (60
+ * packets out), payload type its own; decoded, the audio is the tone.
+ * Then a DTMF event (PT 101 at 8 kHz) arrives as the other leg's
+ * telephone-event with the duration scaled to its clock.
+ */
+static void transcode_to(const char *name, uint8_t pt, int te_pt,
+			 uint32_t te_clock)
+{
+	const struct codec *c = codec_find(name);
+	struct media_codec ma, mb;
+	static struct rec rec;
+	static int16_t pcm[XC_PACKETS * 960];
+	struct codec_dec *dec = NULL;
+	struct call cl;
+	size_t n = 0, frame;
+	uint8_t p[PKT_SIZE];
+	unsigned i, sent = 0;
+	double share;
+
+	assert_non_null(c);
+	memset(&rec, 0, sizeof(rec));
+	memset(&ma, 0, sizeof(ma));
+	memset(&mb, 0, sizeof(mb));
+	ma.codec = codec_find("PCMU");
+	ma.pt = 0;
+	ma.te_pt = 101;
+	ma.te_clock = 8000;
+	mb.codec = c;
+	mb.pt = pt;
+	mb.te_pt = te_pt;
+	mb.te_clock = te_clock;
+	assert_int_equal(media_path_of(&ma, &mb), MEDIA_TRANSCODE);
+
+	call_setup(&cl);
+	cl.pb->rec = &rec;
+	media_ep_set_codec(cl.ea, &ma);
+	media_ep_set_codec(cl.eb, &mb);
+
+	for (i = 0; i < XC_PACKETS; i++) {
+		if (i == XC_GAP)
+			continue;
+		rtp_build(p, (uint16_t)(500 + i), 8000u + 160u * i, 0x5a5a);
+		send_raw(cl.pa->rtp, media_ep_local(cl.ea), p, sizeof(p));
+		++sent;
+	}
+	wait_count(&cl.pb->rx, XC_PACKETS);
+	assert_int_equal(rec.n, XC_PACKETS);
+
+	/* Opus decoded at 8 kHz, as the transcoder encodes it */
+	assert_int_equal(c->dec_alloc(&dec, NULL, c->any_rate ? 8000 : 0), 0);
+	frame = codec_frame(c);
+	for (i = 0; i < rec.n; i++) {
+		const uint8_t *q = rec.pkt[i];
+		size_t got = sizeof(pcm) / sizeof(pcm[0]) - n;
+
+		assert_int_equal(q[1] & 0x7f, pt);
+		assert_int_equal(rd32(q + 8), rd32(rec.pkt[0] + 8));
+		assert_int_equal(pkt_seq(q), (uint16_t)(pkt_seq(rec.pkt[0]) +
+							  i));
+		assert_int_equal(rd32(q + 4) - rd32(rec.pkt[0] + 4),
+				 i * codec_ts_step(c));
+		assert_int_equal((q[1] & 0x80) != 0, i == 0);
+		assert_int_equal(c->decode(dec, pcm + n, &got, q + 12,
+					   rec.len[i] - 12), 0);
+		n += got;
+	}
+	c->dec_free(dec);
+	(void)frame;
+
+	/* the second half: the codec has settled */
+	share = tone_share(pcm + n / 2, n / 2, c->any_rate ? 8000 : c->srate,
+			   1000.0);
+	print_message("# PCMU -> %s: %u sent, %u out, %.1f %% of the power "
+		      "at 1 kHz\n", name, sent, rec.n, 100.0 * share);
+	assert_true(share >= 0.9);
+
+	/* DTMF 5, 50 ms so far (400 at 8 kHz) */
+	{
+		static const uint8_t ev[4] = {5, 10, 0x01, 0x90};
+		uint8_t e[PKT_SIZE];
+
+		rtp_build(e, 500 + XC_PACKETS, 8000u + 160u * XC_PACKETS,
+			  0x5a5a);
+		e[1] = 101;
+		memcpy(e + 12, ev, sizeof(ev));
+		send_raw(cl.pa->rtp, media_ep_local(cl.ea), e, 16);
+		wait_count(&cl.pb->rx, XC_PACKETS + 1);
+		assert_int_equal(rec.len[XC_PACKETS], 16);
+		assert_int_equal(rec.pkt[XC_PACKETS][1] & 0x7f, te_pt);
+		assert_int_equal(rec.pkt[XC_PACKETS][12], 5);
+		assert_int_equal(rec.pkt[XC_PACKETS][14] << 8 |
+				 rec.pkt[XC_PACKETS][15],
+				 400 * te_clock / 8000);
+		assert_int_equal(pkt_seq(rec.pkt[XC_PACKETS]),
+				 (uint16_t)(pkt_seq(rec.pkt[0]) + XC_PACKETS));
+		/* it starts where the next audio frame would */
+		assert_int_equal(rd32(rec.pkt[XC_PACKETS] + 4) -
+				 rd32(rec.pkt[0] + 4),
+				 XC_PACKETS * codec_ts_step(c));
+	}
+
+	wait_ep_rx(cl.ea, sent + 1);
+	assert_int_equal(stats(cl.ea).lost, 1);
+	assert_int_equal(stats(cl.eb).tx_packets, XC_PACKETS + 1);
+
+	cl.pb->rec = NULL;
+	call_teardown(&cl);
+}
+
+
+static void test_transcode(void **state)
+{
+	(void)state;
+
+	transcode_to("G722", 9, 101, 8000);
+	transcode_to("opus", 111, 110, 48000);
+}
+
+
+/* PCMU <-> PCMA by table: the headers stay, the payload type and the
+ * bytes change; telephone-event renumbered */
+static void test_table(void **state)
+{
+	struct media_codec ma, mb;
+	struct call cl;
+	uint8_t p[PKT_SIZE];
+	const struct codec *pcma = codec_find("PCMA");
+	struct codec_dec *dec = NULL;
+	int16_t pcm[PCMU_FRAME];
+	size_t got = PCMU_FRAME;
+	(void)state;
+
+	memset(&ma, 0, sizeof(ma));
+	memset(&mb, 0, sizeof(mb));
+	ma.codec = codec_find("PCMU");
+	ma.pt = 0;
+	ma.te_pt = 101;
+	mb.codec = pcma;
+	mb.pt = 8;
+	mb.te_pt = 96;
+	assert_int_equal(media_path_of(&ma, &mb), MEDIA_TABLE);
+	assert_int_equal(media_path_of(&ma, &ma), MEDIA_RELAY);
+
+	call_setup(&cl);
+	media_ep_set_codec(cl.ea, &ma);
+	media_ep_set_codec(cl.eb, &mb);
+
+	rtp_build(p, 77, 7700, 0x77);
+	send_raw(cl.pa->rtp, media_ep_local(cl.ea), p, sizeof(p));
+	wait_count(&cl.pb->rx, 1);
+	assert_int_equal(cl.pb->len, sizeof(p));
+	assert_int_equal(cl.pb->last[1], 8);
+	assert_memory_equal(cl.pb->last + 2, p + 2, 10);
+	assert_int_equal(pcma->dec_alloc(&dec, NULL, 0), 0);
+	assert_int_equal(pcma->decode(dec, pcm, &got, cl.pb->last + 12,
+				      PCMU_FRAME), 0);
+	pcma->dec_free(dec);
+	assert_true(tone_share(pcm, got, 8000, 1000.0) > 0.99);
+
+	p[1] = 101;
+	send_raw(cl.pa->rtp, media_ep_local(cl.ea), p, 16);
+	wait_count(&cl.pb->rx, 2);
+	assert_int_equal(cl.pb->len, 16);
+	assert_int_equal(cl.pb->last[1], 96);
+	assert_memory_equal(cl.pb->last + 2, p + 2, 14);
+
+	call_teardown(&cl);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1048,6 +1270,8 @@ int main(void)
 		cmocka_unit_test(test_rebridge_and_free),
 		cmocka_unit_test(test_bulk),
 		cmocka_unit_test(test_exhaustion),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_transcode),
 	};
 	int r;
 
