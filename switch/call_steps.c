@@ -143,11 +143,12 @@ static int run_playback(struct call *call, const char *data)
 	}
 
 	/* our prompts are G.711: the caller's codec was chosen so when it
-	 * offered one (a_choose) */
-	if (!call->a_mc.codec || (call->a_mc.codec->pt != 0 &&
-				  call->a_mc.codec->pt != 8))
+	 * offered one (a_choose); for another the media worker transcodes
+	 * from PCMU */
+	if (!call->a_mc.codec)
 		return ENOTSUP;
-	pt = call->a_mc.pt;
+	pt = call->a_mc.codec->pt == 0 || call->a_mc.codec->pt == 8 ?
+		call->a_mc.pt : 0;
 
 	/* a file name is relative to the config folder */
 	if (strncmp(data, "tone://", 7) && data[0] != '/') {

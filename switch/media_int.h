@@ -83,6 +83,8 @@ struct relay {
 	uint8_t ptmap[128];         /* payload type in -> out; 0xff: drop */
 	void (*table)(uint8_t *dst, const uint8_t *src, size_t n);
 	struct xcode *x;            /* TRANSCODE: this leg -> the peer */
+	struct xcode *px;           /* our prompts (PCMU) -> this leg's
+	                               codec, when it is not G.711 */
 	/* read by the signalling thread (ATOMIC_GET) */
 	uint64_t rx_packets;
 	uint64_t tx_packets;
@@ -200,7 +202,8 @@ void relay_bridge(struct relay *a, struct relay *b);
 void relay_unbridge(struct relay *r);
 void relay_reset(struct relay *r);
 void relay_free(struct worker *w, struct relay *r);
-bool relay_send(struct relay *r, const uint8_t *pkt, size_t len);
+bool relay_send(struct worker *w, struct relay *r, const uint8_t *pkt,
+		size_t len);
 
 void relay_set_codec(struct relay *r, const struct media_codec *mc,
 		     bool has);

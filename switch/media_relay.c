@@ -372,6 +372,8 @@ void relay_plan(struct relay *r)
 void relay_set_codec(struct relay *r, const struct media_codec *mc,
 		     bool has)
 {
+	xcode_free(r->px);
+	r->px = NULL;
 	r->has_mc = has;
 	if (has)
 		r->mc = *mc;
@@ -398,6 +400,7 @@ void relay_unbridge(struct relay *r)
 void relay_free(struct worker *w, struct relay *r)
 {
 	relay_unbridge(r);
+	xcode_free(r->px);
 
 	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, r->rtp.fd, NULL);
 	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, r->rtcp.fd, NULL);
@@ -436,9 +439,40 @@ void relay_reset(struct relay *r)
 }
 
 
-/* One packet of a player (a prompt, a tone) to the leg's remote */
-bool relay_send(struct relay *r, const uint8_t *pkt, size_t len)
+static bool is_g711(const struct codec *c)
 {
+	return c->pt == 0 || c->pt == 8;
+}
+
+
+/* One packet of a player (a prompt, a tone) to the leg's remote. The
+ * player speaks G.711; a leg on another codec gets it transcoded from
+ * PCMU (the transcoder set up with the first packet). */
+bool relay_send(struct worker *w, struct relay *r, const uint8_t *pkt,
+		size_t len)
+{
+	if (r->has_mc && r->mc.codec && !is_g711(r->mc.codec) &&
+	    len > RTP_HDR_SIZE && (pkt[1] & 0x7f) == 0) {
+		struct outq q = {w, &r->rtp, r, 0, 0};
+
+		if (!r->px) {
+			struct media_codec pcmu;
+
+			memset(&pcmu, 0, sizeof(pcmu));
+			pcmu.codec = codec_find("PCMU");
+			pcmu.te_pt = -1;
+			if (xcode_alloc(&r->px, &pcmu, &r->mc))
+				return false;
+		}
+
+		if (!r->rtp.has_raddr)
+			return false;
+
+		xcode_packet(r->px, &q, pkt, len);
+		outq_flush(&q);
+		return true;
+	}
+
 	if (!r->rtp.has_raddr ||
 	    sendto(r->rtp.fd, pkt, len, MSG_DONTWAIT, &r->rtp.raddr.u.sa,
 		   r->rtp.raddr.len) <= 0)

@@ -61,7 +61,7 @@ static bool run_cmd(struct worker *w, struct cmd *c)
 		break;
 
 	case CMD_SEND:
-		(void)relay_send(c->r, c->pkt, c->len);
+		(void)relay_send(w, c->r, c->pkt, c->len);
 		break;
 
 	case CMD_REMOVE:

@@ -62,6 +62,13 @@ DIALPLAN = '''  <dialplan>
           <action application="bridge" data="user/$1"/>
         </condition>
       </extension>
+      <extension name="tone">
+        <condition field="destination_number" expression="^9000$">
+          <action application="answer"/>
+          <action application="playback" data="tone://440,2000,0,1"/>
+          <action application="hangup"/>
+        </condition>
+      </extension>
     </context>
   </dialplan>
 '''
@@ -180,6 +187,10 @@ class Phone:
         self.pbx = pbx
         self.user = user
         self.dir = pbx.path('baresip-%s' % user)
+        n = 2
+        while os.path.exists(self.dir):     # the same user called again
+            self.dir = pbx.path('baresip-%s-%d' % (user, n))
+            n += 1
         self.rec = os.path.join(self.dir, 'rec')
         os.makedirs(self.rec)
         self.port = free_port(also_next=True)
@@ -362,6 +373,47 @@ def g722_to_pcma(t, pbx):
                  dtmf='5')
 
 
+def opus_hears_prompt(t, pbx):
+    """1003 (Opus only) calls 9000: answer, a 2 s 440 Hz tone, hang up.
+    The PBX's prompts are G.711: the media worker transcodes them to
+    Opus, and the phone hears the tone."""
+    a = Phone(pbx, '1003', PASSWORD['1003'], tone_wav(pbx, 1000, 'opus'),
+              'opus')
+    ok = False
+    try:
+        a.start()
+        got = wait_until(lambda: 'exited' if not a.alive() else
+                         registered(pbx, '1003'), 15, 0.2)
+        t.require(got and got != 'exited', '1003 did not register')
+        t.require(a.connect(), 'no ctrl_tcp connection')
+        r = a.ctrl.command('dial', '9000')
+        t.require(r and r.get('ok'), '1003: dial 9000: %r' % r)
+        t.check(wait_until(lambda: a.ctrl.events('CALL_CLOSED'), 15),
+                '1003: the PBX did not hang up after the tone: %r'
+                % a.ctrl.events())
+        ok = True
+    finally:
+        rc = a.stop()
+        if rc not in (0, None):
+            log('baresip 1003 exit %s' % rc)
+        if not ok:
+            a.print_log()
+    path = a.recording('dec')
+    t.require(path is not None, 'no recording')
+    rate, x = read_wav(path)
+    x = x[::rate // RATE]
+    loud = loud_part(x)
+    log('  1003 heard %.2f s of sound' % (len(loud) / RATE))
+    t.require(len(loud) >= RATE, 'only %.2f s of sound' % (len(loud) / RATE))
+    mid = len(loud) // 2
+    w = loud[max(0, mid - RATE // 2):mid + RATE // 2]
+    d, pur = dominant(w), purity(w, 440)
+    log('  1003 heard: dominant %d Hz, %.0f%% of the energy at 440 Hz, rms '
+        '%.0f' % (d, 100 * pur, rms(loud)))
+    t.check(abs(d - 440) <= 20 and pur > 0.8, 'the prompt: %d Hz, %.0f%% '
+            'at 440 Hz' % (d, 100 * pur))
+
+
 def baresip_call(t, pbx, ida, codec_a, idb, codec_b, path, dtmf=None):
     a = Phone(pbx, ida, PASSWORD[ida], tone_wav(pbx, TONE[ida], codec_a),
               codec_a)
@@ -459,6 +511,7 @@ def body(start, t):
     t.run(pcmu_both, pbx)
     t.run(opus_to_pcmu, pbx)
     t.run(g722_to_pcma, pbx)
+    t.run(opus_hears_prompt, pbx)
     t.current = 'end'
     t.check(pbx.alive(), 'daemon died')
     t.check(pbx.stop() == 0, 'daemon did not exit 0 on SIGTERM')
