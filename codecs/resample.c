@@ -53,6 +53,45 @@ static void design(float *h, unsigned n, unsigned ratio)
 }
 
 
+/* hr: for down, h reversed; for up, phase p's taps h[kL + p], k from
+ * K-1 down to 0, at hr[p K ...] */
+static void layout(struct resampler *rs)
+{
+	unsigned i, p, k;
+
+	if (rs->down > 1) {
+		for (i = 0; i < rs->taps; i++)
+			rs->hr[i] = rs->h[rs->taps - 1 - i];
+		return;
+	}
+
+	for (p = 0; p < rs->up; p++)
+		for (k = 0; k < RS_TAPS_PER_PHASE; k++)
+			rs->hr[p * RS_TAPS_PER_PHASE + k] =
+				rs->h[(RS_TAPS_PER_PHASE - 1 - k) * rs->up + p];
+}
+
+
+/* sum of a[i] b[i], four sums at a time (the order of a float sum is
+ * kept fixed, so the compiler does not vectorise it on its own) */
+static inline float dot(const float *a, const float *b, unsigned n)
+{
+	float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+	unsigned i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		s0 += a[i] * b[i];
+		s1 += a[i + 1] * b[i + 1];
+		s2 += a[i + 2] * b[i + 2];
+		s3 += a[i + 3] * b[i + 3];
+	}
+	for (; i < n; i++)
+		s0 += a[i] * b[i];
+
+	return (s0 + s1) + (s2 + s3);
+}
+
+
 static bool rate_ok(uint32_t r)
 {
 	return r == 8000 || r == 12000 || r == 16000 || r == 24000 ||
@@ -81,6 +120,7 @@ int resampler_init(struct resampler *rs, uint32_t from, uint32_t to)
 		rs->taps = rs->up * RS_TAPS_PER_PHASE - 1;
 		rs->hist = RS_TAPS_PER_PHASE - 1;
 		design(rs->h, rs->taps, rs->up);
+		layout(rs);
 		return 0;
 	}
 
@@ -91,6 +131,7 @@ int resampler_init(struct resampler *rs, uint32_t from, uint32_t to)
 		rs->taps = rs->down * (RS_TAPS_PER_PHASE - 2) + 1;
 		rs->hist = rs->taps - 1;
 		design(rs->h, rs->taps, rs->down);
+		layout(rs);
 		return 0;
 	}
 
@@ -117,16 +158,12 @@ static size_t run_up(const struct resampler *rs, int16_t *out, size_t n)
 	size_t i, o = 0;
 
 	for (i = 0; i < n; i++) {
-		unsigned p, k;
+		const float *xi = x + (ptrdiff_t)i - (ptrdiff_t)(K - 1);
+		unsigned p;
 
-		for (p = 0; p < L; p++) {
-			float acc = 0.0f;
-
-			for (k = 0; k < K; k++)
-				acc += rs->h[k * L + p] * x[(ptrdiff_t)i -
-							    (ptrdiff_t)k];
-			out[o++] = sat16(acc * (float)L);
-		}
+		for (p = 0; p < L; p++)
+			out[o++] = sat16(dot(rs->hr + p * K, xi, K) *
+					 (float)L);
 	}
 
 	return o;
@@ -139,14 +176,9 @@ static size_t run_down(const struct resampler *rs, int16_t *out, size_t n)
 	const float *x = rs->x + rs->hist;
 	size_t i, o = 0;
 
-	for (i = 0; i < n; i += M) {
-		float acc = 0.0f;
-		unsigned j;
-
-		for (j = 0; j < N; j++)
-			acc += rs->h[j] * x[(ptrdiff_t)i - (ptrdiff_t)j];
-		out[o++] = sat16(acc);
-	}
+	for (i = 0; i < n; i += M)
+		out[o++] = sat16(dot(rs->hr, x + (ptrdiff_t)i -
+				     (ptrdiff_t)(N - 1), N));
 
 	return o;
 }

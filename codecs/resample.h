@@ -29,6 +29,9 @@ struct resampler {
 	unsigned taps;               /* up * or down * RS_TAPS_PER_PHASE */
 	unsigned hist;               /* inputs kept between calls */
 	float h[RS_MAX_TAPS];        /* low-pass, sum 1 */
+	/* the same, laid out for the loops: reversed (down), or one
+	 * reversed run of RS_TAPS_PER_PHASE per output phase (up) */
+	float hr[RS_MAX_TAPS];
 	float x[RS_MAX_TAPS + RS_CHUNK];
 };
 

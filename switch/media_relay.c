@@ -369,9 +369,23 @@ void relay_plan(struct relay *r)
 }
 
 
+static bool same_codec(const struct media_codec *a,
+		       const struct media_codec *b)
+{
+	return a->codec == b->codec && a->pt == b->pt &&
+		a->te_pt == b->te_pt && a->te_clock == b->te_clock &&
+		!strcmp(a->fmtp, b->fmtp);
+}
+
+
 void relay_set_codec(struct relay *r, const struct media_codec *mc,
 		     bool has)
 {
+	/* the 200 after a 183 says it again: the streams go on as they
+	 * are (a new transcoder would start a new SSRC) */
+	if (has && r->has_mc && same_codec(&r->mc, mc))
+		return;
+
 	xcode_free(r->px);
 	r->px = NULL;
 	r->has_mc = has;
