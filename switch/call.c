@@ -22,7 +22,6 @@
 #include "media.h"
 #include "player.h"
 #include "registrar.h"
-#include "sdprelay.h"
 #include "codec.h"
 #include "sipstack.h"
 #include "call.h"
@@ -415,6 +414,22 @@ void call_answered(struct call *call, struct bleg *winner)
 }
 
 
+/* The codecs the answering callee may use (a user's, or the default) */
+static const struct codec_list *callee_codecs(const struct call *call)
+{
+	const struct config_user *u = NULL;
+
+	if (call->winner && !strncmp(call->winner->target, "user/", 5)) {
+		struct pl id;
+
+		pl_set_str(&id, call->winner->target + 5);
+		u = config_user_find(call->cfg, &id);
+	}
+
+	return config_user_codecs(call->cfg, u);
+}
+
+
 /* A re-INVITE (hold, resume, a new address or codec) from one leg: it
  * is answered at once with the leg's codec (or another one it offers
  * and may use), and our own offer with the same direction goes to the
@@ -434,7 +449,7 @@ static int reoffer(struct mbuf **descp, const struct sip_msg *msg,
 		(call->winner ? call->winner->sess : NULL) : call->a;
 	const struct codec_list *allowed = from_a ?
 		config_user_codecs(call->cfg, call->caller) :
-		&call->cfg->media.codecs;
+		callee_codecs(call);
 	const struct sdp_fmt *f;
 	struct sdp_audio *sa;
 	struct mbuf *fwd = NULL;
@@ -507,13 +522,20 @@ int bleg_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 }
 
 
+/* The caller's answer to a re-INVITE we passed on: where its media is
+ * now (the codec is the one we offered) */
 static int a_answer_handler(const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
-	struct sa raddr;
+	struct sdp_audio *sa;
 
-	if (!sdprelay_audio_addr(msg->mb, &raddr))
-		media_ep_set_remote(call->a_ep, &raddr);
+	if (!mbuf_get_left(msg->mb))
+		return 0;
+
+	sa = mem_zalloc(sizeof(*sa), NULL);
+	if (sa && !sdpneg_parse(sa, msg->mb))
+		media_ep_set_remote(call->a_ep, &sa->addr);
+	mem_deref(sa);
 
 	return 0;
 }
