@@ -24,6 +24,7 @@
 #include "registrar.h"
 #include "codec.h"
 #include "sipstack.h"
+#include "trunk.h"
 #include "call.h"
 #include "call_int.h"
 
@@ -67,6 +68,8 @@ static void call_destructor(void *arg)
 	mem_deref(call->b_sdp);
 	mem_deref(call->a_offer);
 	mem_deref(call->a_desc);
+	mem_deref(call->cid_num);
+	mem_deref(call->cid_name);
 	list_flush(&call->steps);
 	list_flush(&call->vars);
 	mem_deref(call->dest);
@@ -124,8 +127,8 @@ void call_publish(struct call *call, enum event_type type)
 
 	memset(&ce, 0, sizeof(ce));
 	ce.id = call->id;
-	ce.caller = call->caller->id;
-	ce.caller_name = call->caller->name;
+	ce.caller = call->cid_num;
+	ce.caller_name = call->cid_name;
 	ce.destination = call->dest;
 	ce.context = call->context;
 	ce.callee = call->callee;
@@ -613,7 +616,7 @@ static bool offer_usable(const struct call *call)
 
 static int call_alloc(struct call **callp, struct callmgr *cm,
 		      const struct sip_msg *msg,
-		      const struct config_user *caller)
+		      const struct config_user *caller, struct trunk *trunk)
 {
 	const struct config *cfg = cm->cfg;
 	struct dp_channel ch;
@@ -646,6 +649,29 @@ static int call_alloc(struct call **callp, struct callmgr *cm,
 	err  = call->trace && call->legs ? 0 : ENOMEM;
 	err |= pl_strdup(&call->dest, &msg->uri.user);
 	err |= str_dup(&call->context, caller->context);
+	if (trunk) {
+		/* the DID: the Request-URI's user, unless that is what we
+		 * registered as (then the provider put the DID in To) */
+		const struct config_trunk *tc = trunk_config(trunk);
+
+		call->from_trunk = trunk;
+		if (!msg->uri.user.l || (tc->username &&
+		    !pl_strcmp(&msg->uri.user, tc->username))) {
+			mem_deref(call->dest);
+			call->dest = NULL;
+			err |= pl_strdup(&call->dest, &msg->to.uri.user);
+		}
+		err |= pl_strdup(&call->cid_num, &msg->from.uri.user);
+		if (msg->from.dname.l)
+			err |= pl_strdup(&call->cid_name, &msg->from.dname);
+		else
+			err |= str_dup(&call->cid_name, call->cid_num);
+	}
+	else {
+		err |= str_dup(&call->cid_num, caller->id);
+		err |= str_dup(&call->cid_name, caller->name ? caller->name :
+			       caller->id);
+	}
 	if (err)
 		goto out;
 
@@ -689,7 +715,8 @@ static int call_alloc(struct call **callp, struct callmgr *cm,
 	call->next = call->steps.head;
 
 	log_info("%s: %s -> %s in %s: extension %s, %u action(s)", call->id,
-		 caller->id, call->dest, call->context, ext ? ext : "(none)",
+		 call->cid_num, call->dest, call->context,
+		 ext ? ext : "(none)",
 		 list_count(&call->steps));
 
  out:
@@ -728,6 +755,7 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 {
 	struct callmgr *cm = arg;
 	const struct config_user *caller = NULL;
+	struct trunk *trunk = NULL;
 	enum admit_verdict verdict;
 	struct call *call;
 	int err;
@@ -751,8 +779,16 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		return;
 	}
 
-	if (!registrar_authenticate(cm->reg, msg, &caller))
+	/* a trunk's own address: its calls need no digest (RFC 3261 22:
+	 * providers do not answer challenges); anyone else is a phone and
+	 * authenticates */
+	trunk = trunk_by_source(cm->trunks, &msg->src);
+	if (trunk) {
+		caller = trunk_config(trunk)->user;
+	}
+	else if (!registrar_authenticate(cm->reg, msg, &caller)) {
 		return;
+	}
 
 	verdict = admit_limits(&cm->admit, cm->cfg->limits.max_calls,
 			       cm->cfg->limits.cps, cm->active,
@@ -764,7 +800,7 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 
 	(void)sip_reply(sipstack_sip(cm->ss), msg, 100, "Trying");
 
-	err = call_alloc(&call, cm, msg, caller);
+	err = call_alloc(&call, cm, msg, caller, trunk);
 	if (err) {
 		log_info("%s: cannot start the call: %m", call->id, err);
 		/* 488 for an offer we cannot take; 503 when the media
@@ -835,7 +871,8 @@ static void callmgr_destructor(void *arg)
 
 int callmgr_alloc(struct callmgr **cmp, struct sipstack *ss,
 		  struct registrar *reg, struct location *loc,
-		  struct events *ev, struct config *cfg)
+		  struct events *ev, struct trunkset *trunks,
+		  struct config *cfg)
 {
 	struct callmgr *cm;
 	int err;
@@ -848,6 +885,7 @@ int callmgr_alloc(struct callmgr **cmp, struct sipstack *ss,
 	cm->reg = reg;
 	cm->loc = loc;
 	cm->ev = ev;
+	cm->trunks = trunks;
 	cm->cfg = mem_ref(cfg);
 
 	err = hash_alloc(&cm->ht, CALL_HASH_SIZE);
@@ -961,7 +999,7 @@ int callmgr_print(struct re_printf *pf, const struct callmgr *cm,
 		if (json) {
 			err |= re_hprintf(pf, "%s{\"id\":\"%s\",\"caller\":",
 					  first ? "" : ",", call->id);
-			err |= json_str(pf, call->caller->id);
+			err |= json_str(pf, call->cid_num);
 			err |= re_hprintf(pf, ",\"destination\":");
 			err |= json_str(pf, call->dest);
 			err |= re_hprintf(pf, ",\"state\":\"%s\","
@@ -978,7 +1016,7 @@ int callmgr_print(struct re_printf *pf, const struct callmgr *cm,
 
 		err |= re_hprintf(pf, "%s %s -> %s %s %llus %s a:%s %llu/%llu "
 				  "lost %llu b:%s %llu/%llu lost %llu\n",
-				  call->id, call->caller->id, call->dest, state,
+				  call->id, call->cid_num, call->dest, state,
 				  (unsigned long long)(now - call->start) /
 				  1000, path, codec_name(&call->a_mc),
 				  (unsigned long long)a.rx_packets,

@@ -18,10 +18,12 @@ struct events;
 struct location;
 struct registrar;
 struct sipstack;
+struct trunkset;
 
 int  callmgr_alloc(struct callmgr **cmp, struct sipstack *ss,
 		   struct registrar *reg, struct location *loc,
-		   struct events *ev, struct config *cfg);
+		   struct events *ev, struct trunkset *trunks,
+		   struct config *cfg);
 /** New calls use cfg; calls in progress keep the config they began with */
 void callmgr_set_config(struct callmgr *cm, struct config *cfg);
 uint32_t callmgr_count(const struct callmgr *cm);

@@ -16,6 +16,8 @@
 #include "location.h"
 #include "media.h"
 #include "codec.h"
+#include "e164.h"
+#include "trunk.h"
 #include "sipstack.h"
 #include "call.h"
 #include "call_int.h"
@@ -33,6 +35,10 @@ static void bleg_destructor(void *arg)
 	mem_deref(bl->sess);     /* CANCEL if ringing, BYE if answered */
 	mem_deref(bl->target);
 	mem_deref(bl->uri);
+	if (bl->trunk) {
+		trunk_call_end(bl->trunk);
+		mem_deref(bl->trunk);
+	}
 }
 
 
@@ -165,6 +171,17 @@ static void bleg_estab(const struct sip_msg *msg, void *arg)
 }
 
 
+/* Which answers of a trunk try the next route: timeouts, 5xx, no
+ * connection (ours: 408 and 500 when no answer came), the provider's own
+ * refusals of us (401/407 with our credentials, 403 from the provider is
+ * the called party's) */
+static bool trunk_failover(uint16_t scode)
+{
+	return scode == 408 || scode == 401 || scode == 407 ||
+		(scode >= 500 && scode < 600);
+}
+
+
 static void bleg_close(int err, const struct sip_msg *msg, void *arg)
 {
 	struct bleg *bl = arg;
@@ -189,6 +206,15 @@ static void bleg_close(int err, const struct sip_msg *msg, void *arg)
 	{
 		const struct cause *c = cause_from_sip(bl->scode);
 		call->bridge_cause = c ? c->num : 41;
+	}
+
+	/* a trunk's failure tries the next one; an answer from the called
+	 * party (busy, declined, no such number) ends the bridge: a busy
+	 * callee is not rung once per trunk */
+	if (bl->trunk && !trunk_failover(bl->scode)) {
+		log_info("%s: %u from the called party: no other trunk tried",
+			 call->id, bl->scode);
+		call->alts = mem_deref(call->alts);
 	}
 
 	bleg_retire(bl);
@@ -225,7 +251,7 @@ static int fork_to(struct call *call, const char *target,
 			  b->tp == SIP_TRANSP_TCP ? "tcp" : "udp");
 	routev[0] = route;
 
-	(void)re_snprintf(from, sizeof(from), "sip:%s@%s", call->caller->id,
+	(void)re_snprintf(from, sizeof(from), "sip:%s@%s", call->cid_num,
 			  cfg->domain);
 
 	err = bleg_sdp_offer(&desc, call, config_user_codecs(cfg, u));
@@ -233,8 +259,7 @@ static int fork_to(struct call *call, const char *target,
 		goto out;
 
 	err = sipsess_connect(&bl->sess, cm->sock, b->uri,
-			      call->caller->name ? call->caller->name :
-			      call->caller->id, from, call->caller->id,
+			      call->cid_name, from, call->cid_num,
 			      routev, 1, "application/sdp", desc,
 			      NULL, NULL, false, bleg_offer, bleg_answer,
 			      bleg_progress, bleg_estab, NULL, NULL,
@@ -315,6 +340,147 @@ static void fork_user(struct call *call, const char *target,
 }
 
 
+/* The provider's digest challenge: the trunk's credentials */
+static int trunk_auth(char **user, char **pass, const char *realm,
+		      void *arg)
+{
+	const struct bleg *bl = arg;
+	const struct config_trunk *tc = trunk_config(bl->trunk);
+	(void)realm;
+
+	if (!tc->username || !tc->password)
+		return EAUTH;
+
+	return str_dup(user, tc->username) | str_dup(pass, tc->password);
+}
+
+
+static int fork_trunk(struct call *call, const char *target,
+		      struct trunk *tr, const char *e164)
+{
+	const struct config_trunk *tc = trunk_config(tr);
+	const struct config *cfg = call->cfg;
+	const char *cid = tc->caller_id ? tc->caller_id : call->cid_num;
+	struct mbuf *desc = NULL;
+	char uri[256], from[256], pai[300] = "";
+	struct bleg *bl;
+	int err;
+
+	bl = mem_zalloc(sizeof(*bl), bleg_destructor);
+	if (!bl)
+		return ENOMEM;
+
+	bl->call = call;
+	bl->trunk = mem_ref(tr);
+	trunk_call_begin(tr);
+	err  = str_dup(&bl->target, target);
+	err |= trunk_uri(uri, sizeof(uri), tr, e164);
+	err |= str_dup(&bl->uri, uri);
+	if (err)
+		goto out;
+
+	(void)re_snprintf(from, sizeof(from), "sip:%s@%s", cid, cfg->domain);
+	if (tc->pai)
+		(void)re_snprintf(pai, sizeof(pai), "P-Asserted-Identity: "
+				  "\"%s\" <sip:%s@%s>\r\n",
+				  call->cid_name, call->cid_num, cfg->domain);
+
+	err = bleg_sdp_offer(&desc, call, tc->codecs.n ? &tc->codecs :
+			     &cfg->media.codecs);
+	if (err)
+		goto out;
+
+	err = sipsess_connect(&bl->sess, call->cm->sock, uri,
+			      tc->caller_id ? NULL : call->cid_name, from,
+			      "switchboard", NULL, 0, "application/sdp",
+			      desc, trunk_auth, bl, false, bleg_offer,
+			      bleg_answer, bleg_progress, bleg_estab, NULL,
+			      NULL, bleg_close, bl, "%s", pai);
+	if (err) {
+		log_warn("%s: cannot call %s: %m", call->id, target, err);
+		goto out;
+	}
+
+	log_info("%s: calling %s over trunk %s (%s)", call->id, e164,
+		 tc->name, uri);
+	list_append(&call->forks, &bl->le, bl);
+	bl = NULL;
+
+ out:
+	mem_deref(desc);
+	mem_deref(bl);
+	return err;
+}
+
+
+/* trunk/NAME/NUMBER: the class of service first (no toll fraud), then
+ * the trunk's state (down and full trunks are skipped at once: the
+ * next alternative is tried) */
+static void start_trunk(struct call *call, const char *t)
+{
+	char name[64], number[64], e164[64];
+	const char *slash = strchr(t + 6, '/'), *why = NULL;
+	const struct config_trunk *tc;
+	struct trunk *tr;
+	enum cos need;
+
+	if (!slash || (size_t)(slash - (t + 6)) >= sizeof(name) ||
+	    !slash[1]) {
+		(void)mbuf_printf(call->legs, "%s: want trunk/NAME/NUMBER\n",
+				  t);
+		call->bridge_cause = 3;             /* NO_ROUTE_DESTINATION */
+		return;
+	}
+	str_ncpy(name, t + 6, (size_t)(slash - (t + 6)) + 1);
+	str_ncpy(number, slash + 1, sizeof(number));
+
+	tr = trunk_find(call->cm->trunks, name);
+	if (!tr) {
+		(void)mbuf_printf(call->legs, "%s: no such trunk\n", t);
+		call->bridge_cause = 3;
+		return;
+	}
+	tc = trunk_config(tr);
+
+	if (e164_normalise(e164, sizeof(e164), number, tc)) {
+		(void)mbuf_printf(call->legs, "%s: not a number\n", t);
+		call->bridge_cause = 28;            /* INVALID_NUMBER_FORMAT */
+		return;
+	}
+
+	need = e164_class(e164, tc);
+	if (call->caller->cos == COS_INTERNAL || call->caller->cos < need) {
+		(void)mbuf_printf(call->legs, "%s: refused: %s may call %s, "
+				  "%s is %s\n", t, call->caller->id,
+				  cos_name(call->caller->cos), e164,
+				  cos_name(need));
+		log_warn("%s: %s may not call %s (%s) over trunk %s: class of "
+			 "service %s", call->id, call->caller->id, e164,
+			 cos_name(need), tc->name, cos_name(call->caller->cos));
+		call->bridge_cause = 21;            /* CALL_REJECTED: 403 */
+		/* every other route would be refused the same */
+		call->alts = mem_deref(call->alts);
+		return;
+	}
+
+	if (!trunk_usable(tr, &why)) {
+		(void)mbuf_printf(call->legs, "%s: skipped: %s\n", t, why);
+		log_info("%s: trunk %s skipped: %s", call->id, tc->name, why);
+		call->bridge_cause = 34;            /* NO_CIRCUIT_AVAILABLE */
+		return;
+	}
+
+	/* the caller hears ringback while trunks are tried */
+	if (!call->answer && !call->a_early)
+		(void)call_accept_early(call, 180, NULL);
+
+	if (fork_trunk(call, t, tr, e164)) {
+		(void)mbuf_printf(call->legs, "%s: cannot send\n", t);
+		call->bridge_cause = 38;            /* NETWORK_OUT_OF_ORDER */
+	}
+}
+
+
 static void start_target(struct call *call, const char *t)
 {
 	if (!strncmp(t, "user/", 5)) {
@@ -384,10 +550,12 @@ static void start_target(struct call *call, const char *t)
 			p = NULL;
 		}
 	}
+	else if (!strncmp(t, "trunk/", 6)) {
+		start_trunk(call, t);
+	}
 	else {
-		/* trunks come with their issue */
-		(void)mbuf_printf(call->legs, "%s: not supported yet\n", t);
-		log_warn("%s: bridge %s: not supported yet", call->id, t);
+		(void)mbuf_printf(call->legs, "%s: unknown target\n", t);
+		log_warn("%s: bridge %s: unknown target", call->id, t);
 		call->bridge_cause = 3;             /* NO_ROUTE_DESTINATION */
 	}
 }

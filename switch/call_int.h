@@ -31,6 +31,7 @@ struct callmgr {
 	struct registrar *reg;        /* weak */
 	struct location *loc;         /* weak */
 	struct events *ev;            /* weak */
+	struct trunkset *trunks;      /* weak */
 	struct config *cfg;
 	struct list calls;
 	struct hash *ht;              /* struct call by the INVITE's Call-ID */
@@ -54,6 +55,7 @@ struct bleg {
 	struct call *call;            /* weak */
 	struct sipsess *sess;
 	char *target;                 /* "user/1002" */
+	struct trunk *trunk;          /* a leg on a trunk (weak; counted) */
 	char *uri;                    /* the contact rung */
 	uint16_t scode;               /* final answer, 0 while ringing */
 };
@@ -64,7 +66,11 @@ struct call {
 	struct callmgr *cm;           /* weak */
 	char id[16];
 	struct config *cfg;           /* the config the call began with */
-	const struct config_user *caller;   /* in cfg */
+	const struct config_user *caller;   /* in cfg (a trunk's for its
+	                                       inbound calls) */
+	struct trunk *from_trunk;     /* an inbound trunk call, weak */
+	char *cid_num;                /* the caller's number and name */
+	char *cid_name;
 	enum call_state state;
 
 	struct sip_msg *inv;          /* the caller's INVITE */

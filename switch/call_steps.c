@@ -100,9 +100,8 @@ void call_channel(struct dp_channel *ch, const struct call *call)
 	(void)re_snprintf(addr, sizeof(addr), "%j", &call->inv->src);
 	memset(ch, 0, sizeof(*ch));
 	ch->destination_number = call->dest;
-	ch->caller_id_number = call->caller->id;
-	ch->caller_id_name = call->caller->name ? call->caller->name
-		: call->caller->id;
+	ch->caller_id_number = call->cid_num;
+	ch->caller_id_name = call->cid_name;
 	ch->network_addr = addr;
 	ch->context = call->context;
 	ch->var = var_handler;

@@ -18,6 +18,7 @@ static void config_destructor(void *arg)
 
 	mem_deref(cfg->dialplan);
 	list_flush(&cfg->groups);
+	list_flush(&cfg->trunks);
 	hash_flush(cfg->users);   /* users are on both lists; hash owns */
 	mem_deref(cfg->users);
 	list_clear(&cfg->userl);
@@ -236,4 +237,31 @@ bool codec_list_has(const struct codec_list *l, const struct codec *c)
 	}
 
 	return false;
+}
+
+
+const struct config_trunk *config_trunk_find(const struct config *cfg,
+					     const char *name)
+{
+	struct le *le;
+
+	for (le = cfg && name ? cfg->trunks.head : NULL; le; le = le->next) {
+		const struct config_trunk *t = le->data;
+
+		if (!strcmp(t->name, name))
+			return t;
+	}
+
+	return NULL;
+}
+
+
+const char *cos_name(enum cos c)
+{
+	switch (c) {
+	case COS_INTERNAL:      return "internal";
+	case COS_LOCAL:         return "local";
+	case COS_INTERNATIONAL: return "international";
+	default:                return "national";
+	}
 }

@@ -29,6 +29,14 @@ struct config_listen {
 	bool verify_client;    /* require a client cert signed by ca */
 };
 
+/* What a user may call through a trunk, narrowest first */
+enum cos {
+	COS_INTERNAL = 0,      /* no trunk at all               */
+	COS_LOCAL,             /* the trunk's own area          */
+	COS_NATIONAL,          /* its country (the default)     */
+	COS_INTERNATIONAL,
+};
+
 struct config_user {
 	struct le he;          /* in config.users, keyed by id */
 	struct le le;          /* in config.userl, file order  */
@@ -41,7 +49,41 @@ struct config_user {
 	char *mailbox;
 	uint32_t max_contacts; /* 0: the registrar default   */
 	struct codec_list codecs;  /* n == 0: media.codecs      */
+	enum cos cos;
 	char *file;            /* where it was defined         */
+	int line;
+};
+
+enum { TRUNK_FROM_MAX = 8 };
+
+/* An Internet telephony service provider (or another PBX) */
+struct config_trunk {
+	struct le le;              /* in config.trunks, file order */
+	char *name;
+	char *host;                /* an IP, or a name for DNS (RFC 3263) */
+	uint16_t port;             /* 0: DNS SRV or the transport's own */
+	enum sip_transp tp;        /* TCP unless said otherwise */
+	bool reg;                  /* register to it */
+	uint32_t expires;          /* seconds asked for */
+	char *username;
+	char *password;
+	char *cert;                /* our client certificate (TLS) */
+	char *ca;                  /* what its certificate is checked against */
+	uint32_t ping;             /* OPTIONS every so many seconds; 0: off */
+	uint32_t max_calls;        /* 0: no limit */
+	struct codec_list codecs;  /* n == 0: media.codecs */
+	char *context;             /* inbound calls */
+	struct sa from[TRUNK_FROM_MAX];   /* inbound calls come from */
+	unsigned nfrom;
+	char *country_code;        /* E.164: "1", "44" */
+	char *area_code;           /* local calls: +CC AREA ... */
+	char *intl_prefix;         /* dialled before a country code */
+	char *natl_prefix;         /* dialled before an area code */
+	char *caller_id;           /* the number sent; NULL: the caller's */
+	bool pai;                  /* P-Asserted-Identity with it */
+	struct config_user *user;  /* who its inbound calls are: its
+	                              context and codecs, no trunk access */
+	char *file;
 	int line;
 };
 
@@ -101,6 +143,7 @@ struct config {
 	struct list userl;
 	uint32_t user_count;
 	struct list groups;    /* struct config_group */
+	struct list trunks;    /* struct config_trunk */
 
 	struct dialplan *dialplan;   /* compiled <dialplan> sections */
 };
@@ -131,6 +174,9 @@ const struct config_user *config_user_find(const struct config *cfg,
 					   const struct pl *id);
 const struct config_group *config_group_find(const struct config *cfg,
 					     const char *id);
+const struct config_trunk *config_trunk_find(const struct config *cfg,
+					     const char *name);
+const char *cos_name(enum cos c);
 
 /** The codecs of a user's legs (its own list or media.codecs) */
 const struct codec_list *config_user_codecs(const struct config *cfg,

@@ -269,8 +269,8 @@ int attr_dup(char **dst, const xmlNode *n, const char *name)
 
 
 /* A duration attribute in whole seconds (sub-second values round up). */
-static void attr_seconds(struct loader *ld, const xmlNode *n,
-			 const char *name, uint32_t *valp)
+void attr_seconds(struct loader *ld, const xmlNode *n, const char *name,
+		  uint32_t *valp)
 {
 	char *v = attr(n, name);
 	uint64_t ms;
@@ -287,8 +287,8 @@ static void attr_seconds(struct loader *ld, const xmlNode *n,
 }
 
 
-static void attr_count(struct loader *ld, const xmlNode *n,
-		       const char *name, uint32_t *valp)
+void attr_count(struct loader *ld, const xmlNode *n, const char *name,
+		uint32_t *valp)
 {
 	char *v = attr(n, name), *end;
 	unsigned long long u;
@@ -308,8 +308,8 @@ static void attr_count(struct loader *ld, const xmlNode *n,
 
 
 /* Resolve a path relative to CONFDIR and check that it can be read. */
-static int attr_file(struct loader *ld, const xmlNode *n, const char *name,
-		     char **pathp)
+int attr_file(struct loader *ld, const xmlNode *n, const char *name,
+	      char **pathp)
 {
 	char *v = attr(n, name);
 	int err;
@@ -486,9 +486,18 @@ static void load_registrar(struct loader *ld, const xmlNode *n)
 }
 
 
+void attr_yesno(const xmlNode *n, const char *name, bool *valp)
+{
+	char *v = attr(n, name);
+
+	if (v)
+		*valp = !strcmp(v, "yes");
+	xmlFree(v);
+}
+
+
 /* "opus PCMU" (spaces or commas) into l; unknown names are errors */
-static void attr_codecs(struct loader *ld, const xmlNode *n,
-			struct codec_list *l)
+void attr_codecs(struct loader *ld, const xmlNode *n, struct codec_list *l)
 {
 	char *v = attr(n, "codecs"), *tok, *save = NULL, *p;
 
@@ -661,6 +670,18 @@ static int load_user(struct loader *ld, const xmlNode *n)
 	attr_count(ld, n, "max-contacts", &u->max_contacts);
 	attr_codecs(ld, n, &u->codecs);
 
+	u->cos = COS_NATIONAL;
+	{
+		char *cos = attr(n, "cos");
+
+		if (cos)
+			u->cos = !strcmp(cos, "internal") ? COS_INTERNAL :
+				!strcmp(cos, "local") ? COS_LOCAL :
+				!strcmp(cos, "international") ?
+				COS_INTERNATIONAL : COS_NATIONAL;
+		xmlFree(cos);
+	}
+
 	hex = attr(n, "ha1");
 	if (hex) {
 		u->has_ha1[DIGEST_MD5] = 0 == digest_ha1_from_hex(
@@ -804,6 +825,8 @@ static int load_root(struct loader *ld)
 			err = load_directory(ld, n);
 		else if (is_elem(n, "dialplan"))
 			err = dialplan_load(ld, n);
+		else if (is_elem(n, "trunks"))
+			err = config_load_trunks(ld, n);
 	}
 	if (err)
 		return err;

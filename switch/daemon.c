@@ -26,6 +26,7 @@
 #include "cdr.h"
 #include "route.h"
 #include "sipstack.h"
+#include "trunk.h"
 #include "store.h"
 #include "daemon.h"
 
@@ -40,6 +41,7 @@ struct daemon {
 	struct events *ev;
 	struct cdr *cdr;
 	struct callmgr *calls;
+	struct trunkset *trunks;
 	struct ctl *ctl;
 	int sigfd;
 	int lockfd;
@@ -299,6 +301,10 @@ static int do_reload(struct daemon *d, struct re_printf *pf)
 		goto out;
 
 	callmgr_set_config(d->calls, cfg);
+	err = trunkset_set_config(d->trunks, cfg);
+	if (err)
+		log_warn("reload: trunks: %m", err);
+	err = 0;
 
 	/* Listener changes need a restart: libre cannot remove a
 	 * transport. Say so rather than pretend. */
@@ -346,10 +352,13 @@ static int ctl_handler(struct re_printf *pf, int argc, char *argv[],
 	if (!strcmp(argv[0], "cdr"))
 		return cdr_print(pf, d->store, argc, argv);
 
+	if (!strcmp(argv[0], "trunks"))
+		return trunkset_print(pf, d->trunks, json);
+
 	(void)re_hprintf(pf, "unknown command \"%s\"; try status, "
 			 "registrations [--json], reload, route NUMBER "
-			 "[--from USER], calls [--json], cdr [--csv] [--limit N], "
-			 "cdr --trace CALL\n", argv[0]);
+			 "[--from USER], calls [--json], trunks [--json], cdr [--csv] "
+			 "[--limit N], cdr --trace CALL\n", argv[0]);
 	return EINVAL;
 }
 
@@ -443,6 +452,7 @@ static void daemon_close(struct daemon *d)
 {
 	d->ctl = mem_deref(d->ctl);
 	d->calls = mem_deref(d->calls);
+	d->trunks = mem_deref(d->trunks);  /* after the calls on them */
 	media_stop();                /* after the calls' endpoints */
 	wheel_close();
 	d->cdr = mem_deref(d->cdr);
@@ -538,7 +548,10 @@ int daemon_run(const char *confdir, const char *datadir)
 	if (!err)
 		err = cdr_alloc(&d.cdr, d.ev, d.store);
 	if (!err)
-		err = callmgr_alloc(&d.calls, d.ss, d.reg, d.loc, d.ev, d.cfg);
+		err = trunkset_alloc(&d.trunks, d.ss, d.cfg);
+	if (!err)
+		err = callmgr_alloc(&d.calls, d.ss, d.reg, d.loc, d.ev,
+				    d.trunks, d.cfg);
 	if (err) {
 		log_error("cannot start the call engine: %m", err);
 		goto out;
