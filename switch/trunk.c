@@ -186,7 +186,8 @@ static void ping_start(void *arg)
 	}
 
 	t->ping_sent = now_ms();
-	tmr_start(&t->ping_to, PING_TIMEOUT_MS, ping_timeout, t);
+	tmr_start(&t->ping_to, t->tc->ping * 1000ULL < PING_TIMEOUT_MS ?
+		  t->tc->ping * 1000ULL : PING_TIMEOUT_MS, ping_timeout, t);
 }
 
 

@@ -7,7 +7,7 @@
  * transactions: one that fails never stalls another.
  *
  * Health: with ping="N" an OPTIONS goes out every N seconds; an answer
- * (any, but 503) within 5 s is a success. Three failures in a row mark
+ * (any, but 503) within 5 s (or N, if shorter) is a success. Three failures in a row mark
  * the trunk down, two successes up again (hysteresis). A trunk that is
  * down is skipped at once by bridge; one without ping is taken as up.
  *
