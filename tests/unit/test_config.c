@@ -363,6 +363,66 @@ static void test_codecs(void **state)
 }
 
 
+static void test_trunks(void **state)
+{
+	struct config *cfg = NULL;
+	const struct config_trunk *t;
+	char errs[2048];
+	(void)state;
+
+	write_file("switchboard.xml",
+		"<switchboard><settings>\n"
+		"<listen transport=\"udp\" address=\"127.0.0.2:5070\"/>\n"
+		"</settings><trunks>\n"
+		"<trunk name=\"itsp\" host=\"192.0.2.7\" port=\"5080\" "
+		"register=\"yes\" username=\"u\" password=\"p\" ping=\"30s\" "
+		"max-calls=\"30\" codecs=\"PCMA\" country-code=\"44\" "
+		"from=\"192.0.2.8 192.0.2.9\" pai=\"yes\"/>\n"
+		"<trunk name=\"b\" host=\"sip.example.net\"/>\n"
+		"</trunks></switchboard>\n");
+	assert_int_equal(0, load(&cfg, errs, sizeof(errs)));
+	t = config_trunk_find(cfg, "itsp");
+	assert_non_null(t);
+	assert_int_equal(t->tp, SIP_TRANSP_TCP);     /* the default */
+	assert_int_equal(t->port, 5080);
+	assert_true(t->reg);
+	assert_int_equal(t->ping, 30);
+	assert_int_equal(t->max_calls, 30);
+	assert_int_equal(t->codecs.n, 1);
+	assert_string_equal(t->country_code, "44");
+	assert_string_equal(t->intl_prefix, "00");
+	assert_string_equal(t->context, "from-trunk");
+	assert_true(t->pai);
+	/* the host (an address) and the two from addresses */
+	assert_int_equal(t->nfrom, 3);
+	assert_non_null(t->user);
+	assert_string_equal(t->user->id, "trunk/itsp");
+	assert_int_equal(t->user->cos, COS_INTERNAL);
+	t = config_trunk_find(cfg, "b");
+	assert_non_null(t);
+	assert_int_equal(t->nfrom, 0);               /* a name: no address */
+	assert_null(config_trunk_find(cfg, "c"));
+	mem_deref(cfg);
+
+	expect_errors(
+		"<switchboard><settings>\n"
+		"<listen transport=\"udp\" address=\"127.0.0.2:5070\"/>\n"
+		"</settings><trunks>\n"
+		"<trunk name=\"a\" host=\"192.0.2.7\" register=\"yes\"/>\n"
+		"<trunk name=\"a\" host=\"192.0.2.7\" transport=\"tls\"/>\n"
+		"<trunk name=\"c\" host=\"192.0.2.7\" from=\"x.example\"/>\n"
+		"</trunks></switchboard>\n", NULL,
+		"switchboard.xml:4: trunk a: register=\"yes\" needs username "
+		"and password\n"
+		"switchboard.xml:5: duplicate trunk name \"a\" (first defined "
+		"at %s/switchboard.xml:4)\n"
+		"switchboard.xml:5: trunk a: transport=\"tls\" needs "
+		"ca=\"FILE\" (the provider's certificate is checked against "
+		"it)\n"
+		"switchboard.xml:6: from: \"x.example\" is not an IP address\n");
+}
+
+
 static void test_missing_file(void **state)
 {
 	struct config *cfg = NULL;
@@ -414,6 +474,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_semantic_errors, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_codecs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup,
 						teardown),
 		cmocka_unit_test(test_duration),
