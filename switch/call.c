@@ -64,6 +64,7 @@ static void call_destructor(void *arg)
 	mem_deref(call->a_ep);
 	mem_deref(call->b_ep);
 	mem_deref(call->inv);
+	mem_deref(call->port);
 	mem_deref(call->offer);
 	mem_deref(call->b_sdp);
 	mem_deref(call->a_offer);
@@ -197,7 +198,7 @@ void call_end(struct call *call, int cause, uint16_t scode,
 		else {
 			/* stateless: retransmissions get the same answer
 			 * while the call lingers (Timer H) */
-			(void)sip_reply(sipstack_sip(call->cm->ss), call->inv,
+			(void)sip_reply(call->port->sip, call->inv,
 					scode, sip_reason(scode));
 		}
 	}
@@ -319,7 +320,7 @@ int call_accept_early(struct call *call, uint16_t scode,
 	}
 
 	if (!call->a) {
-		err = sipsess_accept(&call->a, call->cm->sock, call->inv,
+		err = sipsess_accept(&call->a, call->port->sock, call->inv,
 				     scode, scode == 180 ? "Ringing" :
 				     "Session Progress", call->caller->id,
 				     "application/sdp", desc, NULL, NULL,
@@ -351,7 +352,7 @@ int call_answer_a(struct call *call, const struct mbuf *b_sdp)
 		return err;
 
 	if (!call->a)
-		err = sipsess_accept(&call->a, call->cm->sock, call->inv, 200,
+		err = sipsess_accept(&call->a, call->port->sock, call->inv, 200,
 				     "OK", call->caller->id,
 				     "application/sdp", desc, NULL, NULL,
 				     false, a_offer_handler, a_answer_handler,
@@ -614,10 +615,11 @@ static bool offer_usable(const struct call *call)
 }
 
 
-static int call_alloc(struct call **callp, struct callmgr *cm,
+static int call_alloc(struct call **callp, struct callport *port,
 		      const struct sip_msg *msg,
 		      const struct config_user *caller, struct trunk *trunk)
 {
+	struct callmgr *cm = port->cm;
 	const struct config *cfg = cm->cfg;
 	struct dp_channel ch;
 	struct call *call;
@@ -633,6 +635,7 @@ static int call_alloc(struct call **callp, struct callmgr *cm,
 	wtmr_init(&call->tmr_end);
 	tmr_init(&call->tmr_gc);
 	call->cm = cm;
+	call->port = mem_ref(port);
 	call->cfg = mem_ref(cm->cfg);
 	call->caller = caller;
 	call->inv = mem_ref((struct sip_msg *)msg);
@@ -727,12 +730,13 @@ static int call_alloc(struct call **callp, struct callmgr *cm,
 
 /* 503 at once, no call object: the ACK is absorbed by ack_handler. The
  * log says it at most once a second, with the count. */
-static void refuse_overload(struct callmgr *cm, const struct sip_msg *msg,
-			    enum admit_verdict why)
+static void refuse_overload(struct callport *port,
+			    const struct sip_msg *msg, enum admit_verdict why)
 {
+	struct callmgr *cm = port->cm;
 	uint64_t sec = call_now_ms() / 1000;
 
-	(void)sip_replyf(sipstack_sip(cm->ss), msg, 503,
+	(void)sip_replyf(port->sip, msg, 503,
 			 "Service Unavailable",
 			 "Retry-After: %u\r\n"
 			 "Content-Length: 0\r\n\r\n", RETRY_AFTER_S);
@@ -753,7 +757,8 @@ static void refuse_overload(struct callmgr *cm, const struct sip_msg *msg,
 
 static void conn_handler(const struct sip_msg *msg, void *arg)
 {
-	struct callmgr *cm = arg;
+	struct callport *port = arg;
+	struct callmgr *cm = port->cm;
 	const struct config_user *caller = NULL;
 	struct trunk *trunk = NULL;
 	enum admit_verdict verdict;
@@ -764,25 +769,25 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 	call = find_call(cm, msg);
 	if (call) {
 		if (call->state == CALL_ENDED && !call->answer)
-			(void)sip_reply(sipstack_sip(cm->ss), msg, call->scode,
+			(void)sip_reply(port->sip, msg, call->scode,
 					sip_reason(call->scode));
 		else if (!call->a)
-			(void)sip_reply(sipstack_sip(cm->ss), msg, 100,
-					"Trying");
+			(void)sip_reply(port->sip, msg, 100, "Trying");
 		return;
 	}
 
 	/* behind on signalling: refuse before any digest work */
 	verdict = admit_backlog(&cm->admit, sipstack_backlog(msg));
 	if (verdict) {
-		refuse_overload(cm, msg, verdict);
+		refuse_overload(port, msg, verdict);
 		return;
 	}
 
 	/* a trunk's own address: its calls need no digest (RFC 3261 22:
 	 * providers do not answer challenges); anyone else is a phone and
 	 * authenticates */
-	trunk = trunk_by_source(cm->trunks, &msg->src);
+	trunk = port->trunk ? port->trunk :
+		trunk_by_source(cm->trunks, &msg->src);
 	if (trunk) {
 		caller = trunk_config(trunk)->user;
 	}
@@ -794,13 +799,13 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 			       cm->cfg->limits.cps, cm->active,
 			       call_now_ms());
 	if (verdict) {
-		refuse_overload(cm, msg, verdict);
+		refuse_overload(port, msg, verdict);
 		return;
 	}
 
-	(void)sip_reply(sipstack_sip(cm->ss), msg, 100, "Trying");
+	(void)sip_reply(port->sip, msg, 100, "Trying");
 
-	err = call_alloc(&call, cm, msg, caller, trunk);
+	err = call_alloc(&call, port, msg, caller, trunk);
 	if (err) {
 		log_info("%s: cannot start the call: %m", call->id, err);
 		/* 488 for an offer we cannot take; 503 when the media
@@ -823,7 +828,8 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
  * stateless refusals: the session layer knows neither. */
 static bool request_handler(const struct sip_msg *msg, void *arg)
 {
-	struct callmgr *cm = arg;
+	struct callport *port = arg;
+	struct callmgr *cm = port->cm;
 	struct le *le;
 
 	if (!pl_strcmp(&msg->met, "CANCEL")) {
@@ -835,7 +841,7 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 			return false;
 
 		call = le->data;
-		(void)sip_reply(sipstack_sip(cm->ss), msg, 200, "OK");
+		(void)sip_reply(port->sip, msg, 200, "OK");
 		if (call->state != CALL_ENDED)
 			call_end(call, 487, 487, "caller");
 		return true;
@@ -862,10 +868,72 @@ static void callmgr_destructor(void *arg)
 
 	list_flush(&cm->calls);
 	mem_deref(cm->ht);
-	mem_deref(cm->lsnr_ack);
-	mem_deref(cm->lsnr);
-	mem_deref(cm->sock);
+	mem_deref(cm->main);
 	mem_deref(cm->cfg);
+}
+
+
+static void port_destructor(void *arg)
+{
+	struct callport *port = arg;
+
+	mem_deref(port->lsnr_ack);
+	mem_deref(port->lsnr);
+	mem_deref(port->sock);
+}
+
+
+static int port_alloc(struct callport **portp, struct callmgr *cm,
+		      struct sip *sip, struct trunk *trunk)
+{
+	struct callport *port;
+	int err;
+
+	port = mem_zalloc(sizeof(*port), port_destructor);
+	if (!port)
+		return ENOMEM;
+
+	port->cm = cm;
+	port->sip = sip;
+	port->trunk = trunk;
+
+	/* before the session layer's listener: CANCEL of a call we have
+	 * not accepted is ours */
+	err = sip_listen(&port->lsnr, sip, true, request_handler, port);
+	if (!err)
+		err = sipsess_listen(&port->sock, sip, SESS_HASH_SIZE,
+				     conn_handler, port);
+	if (!err)
+		err = sip_listen(&port->lsnr_ack, sip, true, ack_handler,
+				 port);
+	if (err)
+		mem_deref(port);
+	else
+		*portp = port;
+
+	return err;
+}
+
+
+/* A TLS trunk's own stack: its calls come in here */
+static void *trunk_port_handler(struct trunk *t, struct sip *sip, void *arg)
+{
+	struct callport *port = NULL;
+
+	if (port_alloc(&port, arg, sip, t))
+		log_warn("trunk %s: calls cannot come in on its stack",
+			 trunk_config(t)->name);
+
+	return port;
+}
+
+
+struct sipsess_sock *callmgr_sock_for(const struct callmgr *cm,
+				      const struct trunk *t)
+{
+	const struct callport *port = trunk_port(t);
+
+	return port ? port->sock : cm->main->sock;
 }
 
 
@@ -892,17 +960,9 @@ int callmgr_alloc(struct callmgr **cmp, struct sipstack *ss,
 	if (err)
 		goto out;
 
-	/* before the session layer's listener: CANCEL of a call we have
-	 * not accepted is ours */
-	err = sip_listen(&cm->lsnr, sipstack_sip(ss), true, request_handler,
-			 cm);
-	if (!err)
-		err = sipsess_listen(&cm->sock, sipstack_sip(ss),
-				     SESS_HASH_SIZE,
-				     conn_handler, cm);
-	if (!err)
-		err = sip_listen(&cm->lsnr_ack, sipstack_sip(ss), true,
-				 ack_handler, cm);
+	err = port_alloc(&cm->main, cm, sipstack_sip(ss), NULL);
+	if (!err && trunks)
+		trunkset_set_porth(trunks, trunk_port_handler, cm);
 
  out:
 	if (err)

@@ -258,7 +258,7 @@ static int fork_to(struct call *call, const char *target,
 	if (err)
 		goto out;
 
-	err = sipsess_connect(&bl->sess, cm->sock, b->uri,
+	err = sipsess_connect(&bl->sess, callmgr_sock_for(cm, NULL), b->uri,
 			      call->cid_name, from, call->cid_num,
 			      routev, 1, "application/sdp", desc,
 			      NULL, NULL, false, bleg_offer, bleg_answer,
@@ -390,7 +390,7 @@ static int fork_trunk(struct call *call, const char *target,
 	if (err)
 		goto out;
 
-	err = sipsess_connect(&bl->sess, call->cm->sock, uri,
+	err = sipsess_connect(&bl->sess, callmgr_sock_for(call->cm, tr), uri,
 			      tc->caller_id ? NULL : call->cid_name, from,
 			      "switchboard", NULL, 0, "application/sdp",
 			      desc, trunk_auth, bl, false, bleg_offer,

@@ -23,10 +23,20 @@ enum call_state {
 	CALL_ENDED,           /* answered the caller finally; freed soon */
 };
 
-struct callmgr {
+/* Where calls come in on one SIP stack: the phones' stack, or a TLS
+ * trunk's own (whose calls are that trunk's: its certificate was
+ * checked) */
+struct callport {
+	struct callmgr *cm;           /* weak */
+	struct sip *sip;              /* weak */
+	struct trunk *trunk;          /* weak; NULL on the phones' stack */
 	struct sipsess_sock *sock;
 	struct sip_lsnr *lsnr;        /* CANCEL before accept */
 	struct sip_lsnr *lsnr_ack;    /* ACKs of stateless answers */
+};
+
+struct callmgr {
+	struct callport *main;        /* the phones' stack */
 	struct sipstack *ss;          /* weak */
 	struct registrar *reg;        /* weak */
 	struct location *loc;         /* weak */
@@ -73,6 +83,7 @@ struct call {
 	char *cid_name;
 	enum call_state state;
 
+	struct callport *port;        /* where the INVITE came in */
 	struct sip_msg *inv;          /* the caller's INVITE */
 	struct sipsess *a;            /* NULL until accepted (18x/200) */
 	bool a_early;                 /* a-leg got a 18x */
@@ -134,6 +145,10 @@ const char *call_var(const struct call *call, const char *name);
 int  call_accept_early(struct call *call, uint16_t scode,
 		       const struct mbuf *b_sdp);
 void call_answered(struct call *call, struct bleg *winner);
+
+/* the sipsess socket a call on trunk t goes out on (NULL: a phone) */
+struct sipsess_sock *callmgr_sock_for(const struct callmgr *cm,
+				      const struct trunk *t);
 
 /* call_bridge.c */
 int  call_bridge(struct call *call, const char *data);

@@ -69,6 +69,8 @@ struct config_trunk {
 	char *password;
 	char *cert;                /* our client certificate (TLS) */
 	char *ca;                  /* what its certificate is checked against */
+	struct sa local;           /* TLS: our address for it (its own SIP
+	                              stack); unset: first listener, any port */
 	uint32_t ping;             /* OPTIONS every so many seconds; 0: off */
 	uint32_t max_calls;        /* 0: no limit */
 	struct codec_list codecs;  /* n == 0: media.codecs */

@@ -153,6 +153,11 @@ static int load_trunk(struct loader *ld, const xmlNode *n)
 			!strcmp(v, "tls") ? SIP_TRANSP_TLS : SIP_TRANSP_TCP;
 	xmlFree(v);
 
+	v = attr(n, "local");
+	if (v && sa_decode(&t->local, v, strlen(v)))
+		add_error_at(ld, n, "local=\"%s\": not an IP:port", v);
+	xmlFree(v);
+
 	v = attr(n, "port");
 	if (v)
 		t->port = (uint16_t)atoi(v);
@@ -182,6 +187,9 @@ static int load_trunk(struct loader *ld, const xmlNode *n)
 			     "and password", t->name);
 	if (t->tp != SIP_TRANSP_TLS && (t->cert || t->ca))
 		add_error_at(ld, n, "trunk %s: cert and ca apply to "
+			     "transport=\"tls\" only", t->name);
+	if (t->tp != SIP_TRANSP_TLS && sa_isset(&t->local, SA_ADDR))
+		add_error_at(ld, n, "trunk %s: local applies to "
 			     "transport=\"tls\" only", t->name);
 	if (t->tp == SIP_TRANSP_TLS && !t->ca)
 		add_error_at(ld, n, "trunk %s: transport=\"tls\" needs "

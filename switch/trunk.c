@@ -1,10 +1,16 @@
 /**
  * @file trunk.c  Trunks at run time: registration, health, channel count
  *
- * See trunk.h. The trunks use the phones' SIP stack (UDP and TCP; TLS
- * with client certificates needs a stack of its own, LIBRARY-NOTES.md
- * 1.6). Each trunk holds a reference to the config it was made from.
+ * See trunk.h. UDP and TCP trunks use the phones' SIP stack. A TLS trunk
+ * gets a SIP stack of its own (LIBRARY-NOTES.md 1.6: libre has one
+ * certificate and one verify mode per stack): its client certificate,
+ * its CA, OpenSSL's verification of the provider's chain and our check
+ * of its name (libre 1.1.0 checks neither), and a listener where the
+ * provider connects with a certificate of its own, or is refused. Each
+ * trunk holds a reference to the config it was made from.
  */
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include "core.h"
 #include "codec.h"
 #include "config.h"
@@ -20,6 +26,9 @@ enum {
 struct trunkset {
 	struct list trunks;
 	struct sipstack *ss;        /* weak */
+	struct sa laddr;            /* the first listener's address */
+	trunk_port_h *porth;
+	void *port_arg;
 };
 
 struct trunk {
@@ -28,6 +37,12 @@ struct trunk {
 	struct config *cfgref;      /* keeps tc alive */
 	const struct config_trunk *tc;
 	char *name;
+
+	/* TLS: a stack of its own, and the calls' port on it */
+	struct sip *sip;
+	struct tls *tls;
+	void *port;
+	struct sa tls_laddr;
 
 	/* registration */
 	struct sipreg *reg;
@@ -51,6 +66,12 @@ struct trunk {
 	uint32_t active;
 	uint64_t calls;
 };
+
+
+static struct sip *tsip(const struct trunk *t)
+{
+	return t->sip ? t->sip : sipstack_sip(t->ts->ss);
+}
 
 
 static uint64_t now_ms(void)
@@ -161,7 +182,7 @@ static void ping_timeout(void *arg)
 static void ping_start(void *arg)
 {
 	struct trunk *t = arg;
-	struct sip *sip = sipstack_sip(t->ts->ss);
+	struct sip *sip = tsip(t);
 	char uri[256];
 	int err;
 
@@ -251,7 +272,7 @@ static void reg_resp(int err, const struct sip_msg *msg, void *arg)
 static int reg_start(struct trunk *t)
 {
 	const struct config_trunk *tc = t->tc;
-	struct sip *sip = sipstack_sip(t->ts->ss);
+	struct sip *sip = tsip(t);
 	char reg_uri[256], aor[256];
 	int err;
 
@@ -280,8 +301,113 @@ static void trunk_destructor(void *arg)
 	tmr_cancel(&t->ping_to);
 	mem_deref(t->ping);
 	mem_deref(t->reg);
+	mem_deref(t->port);
+	if (t->sip)
+		sip_close(t->sip, true);
+	mem_deref(t->sip);
+	mem_deref(t->tls);
 	mem_deref(t->name);
 	mem_deref(t->cfgref);
+}
+
+
+/* OpenSSL's verdict on each certificate of the peer's chain, and at the
+ * end of it (depth 0) our check that a provider we called is the host
+ * we meant (libre 1.1.0 checks no name). A refusal is said once, with
+ * the reason, on the trunk's log. */
+static int tls_verify(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x,
+		SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct trunk *t = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) :
+		NULL;
+	X509 *cert = X509_STORE_CTX_get_current_cert(x);
+	int depth = X509_STORE_CTX_get_error_depth(x);
+	char subject[256] = "";
+
+	if (!t)
+		return ok;
+
+	if (cert)
+		X509_NAME_oneline(X509_get_subject_name(cert), subject,
+				  sizeof(subject));
+
+	if (!ok) {
+		log_warn("trunk %s: TLS: %s certificate refused (%s, depth "
+			 "%d): %s", t->name, SSL_is_server(ssl) ? "client" :
+			 "server", subject, depth,
+			 X509_verify_cert_error_string(
+				 X509_STORE_CTX_get_error(x)));
+		return 0;
+	}
+
+	if (depth == 0 && !SSL_is_server(ssl)) {
+		const char *host = t->tc->host;
+		struct sa ip;
+		int r = sa_set_str(&ip, host, 0) == 0 ?
+			X509_check_ip_asc(cert, host, 0) :
+			X509_check_host(cert, host, 0, 0, NULL);
+
+		if (r != 1) {
+			log_warn("trunk %s: TLS: the server certificate (%s) "
+				 "is not for %s: refused", t->name, subject,
+				 host);
+			return 0;
+		}
+	}
+
+	return ok;
+}
+
+
+/* A stack of the trunk's own: its certificate, its CA, both ways */
+static int tls_stack(struct trunk *t, const struct sa *deflocal)
+{
+	const struct config_trunk *tc = t->tc;
+	struct sa laddr;
+	SSL_CTX *ctx;
+	int err;
+
+	err = sip_alloc(&t->sip, NULL, 64, 64, 64,
+			"Switchboard/" SWITCHBOARD_VERSION, NULL, NULL);
+	if (err)
+		return err;
+
+	err = tls_alloc(&t->tls, TLS_METHOD_SSLV23, tc->cert, NULL);
+	if (!err)
+		err = tls_add_ca(t->tls, tc->ca);
+	if (err) {
+		log_error("trunk %s: TLS: cannot load %s / %s: %m", t->name,
+			  tc->cert ? tc->cert : "(no certificate)", tc->ca,
+			  err);
+		return err;
+	}
+
+	ctx = tls_openssl_context(t->tls);
+	SSL_CTX_set_app_data(ctx, t);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+			   SSL_VERIFY_FAIL_IF_NO_PEER_CERT, tls_verify);
+
+	laddr = sa_isset(&tc->local, SA_ADDR) ? tc->local : *deflocal;
+	if (!sa_isset(&tc->local, SA_ADDR))
+		sa_set_port(&laddr, 0);
+
+	err = sip_transp_add(t->sip, SIP_TRANSP_TLS, &laddr, t->tls);
+	if (err) {
+		log_error("trunk %s: TLS: cannot listen on %J: %m", t->name,
+			  &laddr, err);
+		return err;
+	}
+
+	(void)sip_transp_laddr(t->sip, &t->tls_laddr, SIP_TRANSP_TLS, NULL);
+	log_info("trunk %s: own TLS stack on %J (client certificate %s, CA "
+		 "%s)", t->name, &t->tls_laddr, tc->cert ? tc->cert : "none",
+		 tc->ca);
+
+	if (t->ts->porth)
+		t->port = t->ts->porth(t, t->sip, t->ts->port_arg);
+
+	return 0;
 }
 
 
@@ -322,6 +448,8 @@ static int trunk_alloc(struct trunkset *ts, const struct config *cfg,
 	t->up = true;
 	t->rtt_ms = -1;
 	err = str_dup(&t->name, tc->name);
+	if (!err && tc->tp == SIP_TRANSP_TLS)
+		err = tls_stack(t, &ts->laddr);
 	if (err) {
 		mem_deref(t);
 		return err;
@@ -367,6 +495,9 @@ int trunkset_alloc(struct trunkset **tsp, struct sipstack *ss,
 		return ENOMEM;
 
 	ts->ss = ss;
+	if (!list_isempty(&cfg->listens))
+		ts->laddr = ((struct config_listen *)
+			     list_ledata(cfg->listens.head))->addr;
 	err = trunkset_set_config(ts, cfg);
 	if (err) {
 		mem_deref(ts);
@@ -431,9 +562,32 @@ int trunkset_set_config(struct trunkset *ts, const struct config *cfg)
 		x->ping = mem_deref(x->ping);
 		x->reg = mem_deref(x->reg);
 		x->up = false;
+		x->port = mem_deref(x->port);
 	}
 	list_flush(&old);
 	return err;
+}
+
+
+void trunkset_set_porth(struct trunkset *ts, trunk_port_h *h, void *arg)
+{
+	struct le *le;
+
+	ts->porth = h;
+	ts->port_arg = arg;
+
+	for (le = ts->trunks.head; le; le = le->next) {
+		struct trunk *t = le->data;
+
+		if (t->sip && !t->port && h)
+			t->port = h(t, t->sip, arg);
+	}
+}
+
+
+void *trunk_port(const struct trunk *t)
+{
+	return t ? t->port : NULL;
 }
 
 
@@ -578,6 +732,9 @@ int trunkset_print(struct re_printf *pf, const struct trunkset *ts,
 			continue;
 		}
 
+		if (t->sip)
+			err |= re_hprintf(pf, "(TLS stack on %J) ",
+					  &t->tls_laddr);
 		err |= re_hprintf(pf, "%s %s:%u/%s %s registration:%s last:%s "
 				  "rtt:%s%lld%s calls:%u/%s",
 				  t->name, tc->host, tc->port,

@@ -37,6 +37,18 @@ enum trunk_reg {
 int  trunkset_alloc(struct trunkset **tsp, struct sipstack *ss,
 		    const struct config *cfg);
 
+/**
+ * The call engine's door on a trunk's own SIP stack (TLS trunks): h is
+ * called for each such stack, now and for the ones made later, and
+ * returns a mem object the trunk keeps (its sipsess socket and
+ * listeners) until it goes.
+ */
+typedef void *(trunk_port_h)(struct trunk *t, struct sip *sip, void *arg);
+void trunkset_set_porth(struct trunkset *ts, trunk_port_h *h, void *arg);
+
+/** What h returned for t, or NULL (a trunk on the phones' stack) */
+void *trunk_port(const struct trunk *t);
+
 /** A reloaded config: trunks by name keep their state when unchanged */
 int  trunkset_set_config(struct trunkset *ts, const struct config *cfg);
 
