@@ -732,13 +732,14 @@ int trunkset_print(struct re_printf *pf, const struct trunkset *ts,
 			continue;
 		}
 
+		err |= re_hprintf(pf, "%s %s:%u/%s", t->name, tc->host,
+				  tc->port, tp_param(tc->tp));
 		if (t->sip)
-			err |= re_hprintf(pf, "(TLS stack on %J) ",
+			err |= re_hprintf(pf, " (mutual TLS from %J)",
 					  &t->tls_laddr);
-		err |= re_hprintf(pf, "%s %s:%u/%s %s registration:%s last:%s "
+		err |= re_hprintf(pf, " %s registration:%s last:%s "
 				  "rtt:%s%lld%s calls:%u/%s",
-				  t->name, tc->host, tc->port,
-				  tp_param(tc->tp), t->up ? "up" : "down",
+				  t->up ? "up" : "down",
 				  reg_name(t->reg_state), last,
 				  "", (long long)t->rtt_ms,
 				  t->rtt_ms >= 0 ? "ms" : "", t->active,

@@ -468,6 +468,8 @@ def body(start, t):
     finally:
         for r in regs.values():
             r.kill()
+        import shutil
+        shutil.rmtree(d.tmp, ignore_errors=True)
     t.current = 'end'
     t.check(pbx.alive(), 'daemon died')
     t.check(pbx.stop() == 0, 'daemon did not exit 0 on SIGTERM')
