@@ -63,6 +63,7 @@ struct config_trunk {
 	char *host;                /* an IP, or a name for DNS (RFC 3263) */
 	uint16_t port;             /* 0: DNS SRV or the transport's own */
 	enum sip_transp tp;        /* TCP unless said otherwise */
+	bool tp_set;               /* said: else a name's NAPTR decides */
 	bool reg;                  /* register to it */
 	uint32_t expires;          /* seconds asked for */
 	char *username;
@@ -132,6 +133,11 @@ struct config {
 	struct {
 		uint32_t timeout;      /* default call_timeout (seconds) */
 	} calls;
+
+	struct {
+		struct sa servers[4];  /* none: /etc/resolv.conf's */
+		unsigned n;
+	} dns;
 
 	struct {
 		uint32_t max_calls;    /* calls in progress; 0: no limit  */

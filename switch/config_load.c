@@ -590,6 +590,23 @@ static int load_settings(struct loader *ld, const xmlNode *set)
 		else if (is_elem(n, "auth")) {
 			load_auth(ld, n);
 		}
+		else if (is_elem(n, "dns")) {
+			char *v = attr(n, "servers"), *tok, *save = NULL;
+			char *p = v;
+
+			while (v && (tok = strtok_r(p, " \t", &save))) {
+				p = NULL;
+				if (cfg->dns.n == 4)
+					break;
+				if (sa_decode(&cfg->dns.servers[cfg->dns.n],
+					      tok, strlen(tok)))
+					add_error_at(ld, n, "servers: \"%s\" is "
+						     "not an IP:port", tok);
+				else
+					++cfg->dns.n;
+			}
+			xmlFree(v);
+		}
 		else if (is_elem(n, "limits")) {
 			attr_count(ld, n, "max-calls", &cfg->limits.max_calls);
 			attr_count(ld, n, "calls-per-second",

@@ -148,6 +148,7 @@ static int load_trunk(struct loader *ld, const xmlNode *n)
 	}
 
 	v = attr(n, "transport");
+	t->tp_set = v != NULL;
 	if (v)
 		t->tp = !strcmp(v, "udp") ? SIP_TRANSP_UDP :
 			!strcmp(v, "tls") ? SIP_TRANSP_TLS : SIP_TRANSP_TCP;

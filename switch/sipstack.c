@@ -24,6 +24,7 @@ enum {
 
 struct sipstack {
 	struct sip *sip;
+	struct dnsc *dnsc;
 	struct sip_lsnr *lsnr_check;
 	struct sip_lsnr *lsnr_options;
 	char *domain;
@@ -50,6 +51,7 @@ static void sipstack_destructor(void *arg)
 	if (ss->sip)
 		sip_close(ss->sip, true);
 	mem_deref(ss->sip);
+	mem_deref(ss->dnsc);
 	list_flush(&ss->laddrs);
 	mem_deref(ss->domain);
 }
@@ -205,7 +207,26 @@ int sipstack_alloc(struct sipstack **ssp, const struct config *cfg)
 	if (!ss)
 		return ENOMEM;
 
-	err = sip_alloc(&ss->sip, NULL, SIP_HASH_CTRANS, SIP_HASH_STRANS,
+	/* trunks named by a domain: RFC 3263 through libre (NAPTR, SRV
+	 * and A, failing over across the SRV targets) */
+	if (cfg->dns.n) {
+		err = dnsc_alloc(&ss->dnsc, NULL, cfg->dns.servers,
+				 cfg->dns.n);
+	}
+	else {
+		struct sa srvv[4];
+		uint32_t n = 4;
+		char dom[64];
+
+		if (dns_srv_get(dom, sizeof(dom), srvv, &n) || !n)
+			n = 0;
+		err = n ? dnsc_alloc(&ss->dnsc, NULL, srvv, n) : 0;
+	}
+	if (err)
+		log_warn("sip: no DNS client (trunks need IP addresses): %m",
+			 err);
+
+	err = sip_alloc(&ss->sip, ss->dnsc, SIP_HASH_CTRANS, SIP_HASH_STRANS,
 			SIP_HASH_CONN, "Switchboard/" SWITCHBOARD_VERSION,
 			sip_exit_handler, ss);
 	if (err)
@@ -253,6 +274,12 @@ int sipstack_alloc(struct sipstack **ssp, const struct config *cfg)
 		*ssp = ss;
 
 	return err;
+}
+
+
+struct dnsc *sipstack_dnsc(const struct sipstack *ss)
+{
+	return ss ? ss->dnsc : NULL;
 }
 
 

@@ -10,6 +10,9 @@ struct sipstack;
 int  sipstack_alloc(struct sipstack **ssp, const struct config *cfg);
 struct sip *sipstack_sip(const struct sipstack *ss);
 
+/** The DNS client trunk host names are looked up with (or NULL) */
+struct dnsc *sipstack_dnsc(const struct sipstack *ss);
+
 /** Whether host (a Request-URI / To host) names this PBX. */
 bool sipstack_is_local(const struct sipstack *ss, const struct pl *host);
 

@@ -90,13 +90,25 @@ static const char *tp_param(enum sip_transp tp)
 }
 
 
+static bool is_ip(const char *host)
+{
+	struct sa sa;
+
+	return sa_set_str(&sa, host, 0) == 0;
+}
+
+
 int trunk_uri(char *buf, size_t sz, const struct trunk *t, const char *user)
 {
 	const struct config_trunk *tc = t->tc;
 	bool v6 = strchr(tc->host, ':') != NULL;
 	int n;
 
-	if (tc->port)
+	if (!tc->port && !tc->tp_set && !is_ip(tc->host))
+		/* a domain: RFC 3263 4.1, NAPTR picks the transport */
+		n = re_snprintf(buf, sz, "sip:%s%s%s", user ? user : "",
+				user ? "@" : "", tc->host);
+	else if (tc->port)
 		n = re_snprintf(buf, sz, "sip:%s%s%s%s%s:%u;transport=%s",
 				user ? user : "", user ? "@" : "",
 				v6 ? "[" : "", tc->host, v6 ? "]" : "",
@@ -368,7 +380,7 @@ static int tls_stack(struct trunk *t, const struct sa *deflocal)
 	SSL_CTX *ctx;
 	int err;
 
-	err = sip_alloc(&t->sip, NULL, 64, 64, 64,
+	err = sip_alloc(&t->sip, sipstack_dnsc(t->ts->ss), 64, 64, 64,
 			"Switchboard/" SWITCHBOARD_VERSION, NULL, NULL);
 	if (err)
 		return err;

@@ -34,6 +34,7 @@ import time
 
 import harness
 from harness import free_port, log, rand_token, wait_until
+from dnsserver import DnsServer
 from test_media import Bg, Phone
 
 USERS = [{'id': '1001', 'password': 'secret1001'},
@@ -69,6 +70,8 @@ def trunks_xml(ports):
         attrs('gone', register='yes', username='trunkuser',
               password='trunkpw'),
         attrs('png', ping='1s'),
+        # a domain: NAPTR, SRV (two targets), A from the test's DNS
+        '    <trunk name="srv" host="itsp.test" country-code="49"/>',
         '  </trunks>', ''])
 
 
@@ -88,6 +91,11 @@ DIALPLAN = '''  <dialplan>
       <extension name="out-tcp">
         <condition field="destination_number" expression="^6(\\d+)$">
           <action application="bridge" data="trunk/c/$1"/>
+        </condition>
+      </extension>
+      <extension name="out-srv">
+        <condition field="destination_number" expression="^3(\\d+)$">
+          <action application="bridge" data="trunk/srv/$1"/>
         </condition>
       </extension>
       <extension name="internal">
@@ -437,6 +445,33 @@ def inbound_did(t, pbx, ports):
             'INVITE from an unknown address got %r' % codes)
 
 
+def srv_failover(t, pbx, ports, dns):
+    """trunk srv is host="itsp.test": NAPTR says UDP, SRV gives a (first)
+    and b; a answers 503 and libre goes on to b (RFC 3263 4.3)."""
+    pa = Provider(pbx, 'a', 'uas_503.xml', ports['a'])
+    pb = Provider(pbx, 'b', 'uas_answer.xml', ports['b'])
+    p = phone(t, pbx, '1001')
+    try:
+        r = p.call('30201555777')
+        t.check(r is not None and r.status == 200, 'call to a domain '
+                'trunk: %s' % (r and r.start))
+        log('  DNS questions: %s' % sorted(set(dns.queries)))
+        t.check(('itsp.test', 'NAPTR') in dns.queries and
+                ('_sip._udp.itsp.test', 'SRV') in dns.queries and
+                ('a.itsp.test', 'A') in dns.queries,
+                'NAPTR, SRV, A not all asked: %r' % dns.queries)
+        t.check(pa.invites() and pb.invites(), 'SRV failover: a %r, b %r'
+                % (pa.invites(), pb.invites()))
+        if r is not None and r.status == 200:
+            p.hangup()
+        pa.wait(10)
+        pb.wait(10)
+    finally:
+        pa.kill()
+        pb.kill()
+        p.close()
+
+
 def body(start, t):
     ports = {n: free_port(ip, also_next=False) for n, ip in IPS.items()}
     # the registrars first: the PBX registers as it starts
@@ -452,8 +487,18 @@ def body(start, t):
                             seconds=40),
             'bad': Provider(d, 'bad', 'reg_server.xml', ports['bad'],
                             seconds=40)}
+    dns = DnsServer({
+        ('itsp.test', 'NAPTR'): [(10, 10, 'S', 'SIP+D2U', '',
+                                  '_sip._udp.itsp.test')],
+        ('_sip._udp.itsp.test', 'SRV'): [(10, 0, ports['a'], 'a.itsp.test'),
+                                         (20, 0, ports['b'],
+                                          'b.itsp.test')],
+        ('a.itsp.test', 'A'): [IPS['a']],
+        ('b.itsp.test', 'A'): [IPS['b']],
+    })
     pbx = start('trunks', USERS, auth={'max-failures': 100},
-                extra_xml=trunks_xml(ports) + DIALPLAN)
+                extra_xml=trunks_xml(ports) + DIALPLAN,
+                settings_xml='<dns servers="%s:%d"/>' % dns.addr)
     try:
         t.run(registration, pbx, ports, regs)
         t.run(outbound_udp, pbx, ports)
@@ -465,11 +510,13 @@ def body(start, t):
         t.run(dead_trunk_skipped, pbx, ports)
         t.run(options_health, pbx, ports)
         t.run(inbound_did, pbx, ports)
+        t.run(srv_failover, pbx, ports, dns)
     finally:
         for r in regs.values():
             r.kill()
         import shutil
         shutil.rmtree(d.tmp, ignore_errors=True)
+        dns.close()
     t.current = 'end'
     t.check(pbx.alive(), 'daemon died')
     t.check(pbx.stop() == 0, 'daemon did not exit 0 on SIGTERM')
