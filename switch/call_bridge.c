@@ -361,8 +361,15 @@ static int fork_trunk(struct call *call, const char *target,
 	const struct config_trunk *tc = trunk_config(tr);
 	const struct config *cfg = call->cfg;
 	const char *cid = tc->caller_id ? tc->caller_id : call->cid_num;
+	const char *pv = call_var(call, "privacy");
+	const struct sip_hdr *ph = sip_msg_hdr(call->inv, SIP_HDR_PRIVACY);
+	/* RFC 3323: the caller asked (Privacy: id from the phone, or the
+	 * dialplan's privacy=yes): an anonymous From, the identity only in
+	 * P-Asserted-Identity for the provider, with Privacy: id */
+	bool anon = (pv && (!strcmp(pv, "yes") || !strcmp(pv, "id"))) ||
+		(ph && !re_regex(ph->val.p, ph->val.l, "[^a-z]*id[^a-z]*"));
 	struct mbuf *desc = NULL;
-	char uri[256], from[256], pai[300] = "";
+	char uri[256], from[256], pai[400] = "";
 	struct bleg *bl;
 	int err;
 
@@ -379,11 +386,16 @@ static int fork_trunk(struct call *call, const char *target,
 	if (err)
 		goto out;
 
-	(void)re_snprintf(from, sizeof(from), "sip:%s@%s", cid, cfg->domain);
-	if (tc->pai)
+	if (anon)
+		str_ncpy(from, "sip:anonymous@anonymous.invalid", sizeof(from));
+	else
+		(void)re_snprintf(from, sizeof(from), "sip:%s@%s", cid,
+				  cfg->domain);
+	if (tc->pai || anon)
 		(void)re_snprintf(pai, sizeof(pai), "P-Asserted-Identity: "
-				  "\"%s\" <sip:%s@%s>\r\n",
-				  call->cid_name, call->cid_num, cfg->domain);
+				  "\"%s\" <sip:%s@%s>\r\n%s",
+				  call->cid_name, cid, cfg->domain,
+				  anon ? "Privacy: id\r\n" : "");
 
 	err = bleg_sdp_offer(&desc, call, tc->codecs.n ? &tc->codecs :
 			     &cfg->media.codecs);
@@ -391,7 +403,8 @@ static int fork_trunk(struct call *call, const char *target,
 		goto out;
 
 	err = sipsess_connect(&bl->sess, callmgr_sock_for(call->cm, tr), uri,
-			      tc->caller_id ? NULL : call->cid_name, from,
+			      anon ? "Anonymous" : tc->caller_id ? NULL :
+			      call->cid_name, from,
 			      "switchboard", NULL, 0, "application/sdp",
 			      desc, trunk_auth, bl, false, bleg_offer,
 			      bleg_answer, bleg_progress, bleg_estab, NULL,

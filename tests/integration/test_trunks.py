@@ -93,6 +93,12 @@ DIALPLAN = '''  <dialplan>
           <action application="bridge" data="trunk/c/$1"/>
         </condition>
       </extension>
+      <extension name="out-private">
+        <condition field="destination_number" expression="^\\*67(\\d+)$">
+          <action application="set" data="privacy=yes"/>
+          <action application="bridge" data="trunk/b/$1"/>
+        </condition>
+      </extension>
       <extension name="out-srv">
         <condition field="destination_number" expression="^3(\\d+)$">
           <action application="bridge" data="trunk/srv/$1"/>
@@ -445,6 +451,30 @@ def inbound_did(t, pbx, ports):
             'INVITE from an unknown address got %r' % codes)
 
 
+def caller_privacy(t, pbx, ports):
+    """*67: privacy=yes: the provider sees an anonymous From, the real
+    number only in P-Asserted-Identity, and Privacy: id (RFC 3323)."""
+    pb = Provider(pbx, 'b', 'uas_answer.xml', ports['b'])
+    p = phone(t, pbx, '1001')
+    try:
+        r = p.call('*670201555777')
+        t.require(r is not None and r.status == 200, 'call: %s'
+                  % (r and r.start))
+        text = pb.text()
+        inv = text[text.find('INVITE sip:'):]
+        inv = inv[:inv.find('\n\n')] if '\n\n' in inv else inv
+        t.check(re.search(r'(?mi)^From: "?Anonymous"? '
+                          r'<sip:anonymous@anonymous.invalid>', inv) and
+                re.search(r'(?mi)^P-Asserted-Identity: .*<sip:1001@', inv)
+                and re.search(r'(?mi)^Privacy: id', inv),
+                'anonymous call: %s' % inv[:1200])
+        p.hangup()
+        pb.wait(10)
+    finally:
+        pb.kill()
+        p.close()
+
+
 def srv_failover(t, pbx, ports, dns):
     """trunk srv is host="itsp.test": NAPTR says UDP, SRV gives a (first)
     and b; a answers 503 and libre goes on to b (RFC 3263 4.3)."""
@@ -511,6 +541,7 @@ def body(start, t):
         t.run(options_health, pbx, ports)
         t.run(inbound_did, pbx, ports)
         t.run(srv_failover, pbx, ports, dns)
+        t.run(caller_privacy, pbx, ports)
     finally:
         for r in regs.values():
             r.kill()
