@@ -4,6 +4,7 @@
  *   user/ID               every registered contact of a user
  *   group/NAME            a group of the directory, by its strategy
  *   trunk/NAME/NUMBER     NUMBER through a trunk
+ *   tgroup/NAME/NUMBER    NUMBER through a trunk group's trunks in turn
  *
  * "," rings targets together, "|" tries the next set when one fails (busy,
  * declined, no answer within ${call_timeout}):
@@ -17,7 +18,8 @@
 
 
 static const char *const syntax =
-	"user/ID, group/NAME or trunk/NAME/NUMBER, joined by , or |";
+	"user/ID, group/NAME, trunk/NAME/NUMBER or tgroup/NAME/NUMBER, "
+	"joined by , or |";
 
 static const struct kind {
 	const char *name;
@@ -27,6 +29,7 @@ static const struct kind {
 	{"user",  "ID",   false},
 	{"group", "NAME", false},
 	{"trunk", "NAME", true},
+	{"tgroup", "NAME", true},
 };
 
 
@@ -76,8 +79,8 @@ static int check_target(const struct pl *t, char *msg, size_t msgsz)
 	}
 	if (!k)
 		return app_fail(msg, msgsz, EINVAL,
-				"target '%r': unknown kind '%r' (user, group"
-				" or trunk)", t, &kp);
+				"target '%r': unknown kind '%r' (user, group,"
+				" trunk or tgroup)", t, &kp);
 
 	(void)app_field(&rest, &name, '/');
 	if (!name.l)
@@ -148,7 +151,8 @@ static int check(const char *data, char *msg, size_t msgsz)
 const struct app app_bridge = {
 	.name   = "bridge",
 	.syntax = "TARGET[,TARGET...][|TARGET...]"
-		  " (user/ID, group/NAME, trunk/NAME/NUMBER)",
+		  " (user/ID, group/NAME, trunk/NAME/NUMBER, "
+		  "tgroup/NAME/NUMBER)",
 	.descr  = "Ring the targets (, together, | in turn); the first to"
 		  " answer is connected",
 	.flags  = APP_NEEDS_DATA,

@@ -494,6 +494,57 @@ static void start_trunk(struct call *call, const char *t)
 }
 
 
+/* tgroup/NAME/NUMBER: the group's trunks become '|' alternatives,
+ * ahead of the ones that followed, the first one tried now */
+static void start_tgroup(struct call *call, const char *t)
+{
+	const char *slash = strchr(t + 7, '/');
+	const struct config_tgroup *g;
+	char name[64], buf[512], *tok, *save = NULL, *p = buf;
+	struct mbuf *mb;
+	char *list = NULL, *bar;
+
+	if (!slash || (size_t)(slash - (t + 7)) >= sizeof(name)) {
+		(void)mbuf_printf(call->legs, "%s: want tgroup/NAME/NUMBER\n",
+				  t);
+		call->bridge_cause = 3;
+		return;
+	}
+	str_ncpy(name, t + 7, (size_t)(slash - (t + 7)) + 1);
+	g = config_tgroup_find(call->cfg, name);
+	if (!g) {
+		(void)mbuf_printf(call->legs, "%s: no such trunk group\n", t);
+		call->bridge_cause = 3;
+		return;
+	}
+
+	mb = mbuf_alloc(256);
+	if (!mb)
+		return;
+	str_ncpy(buf, g->trunks, sizeof(buf));
+	while ((tok = strtok_r(p, " \t", &save))) {
+		(void)mbuf_printf(mb, "%strunk/%s%s", p ? "" : "|", tok, slash);
+		p = NULL;
+	}
+	if (call->alts)
+		(void)mbuf_printf(mb, "|%s", call->alts);
+	mb->pos = 0;
+	(void)mbuf_strdup(mb, &list, mb->end);
+	mem_deref(mb);
+	if (!list)
+		return;
+
+	bar = strchr(list, '|');
+	call->alts = mem_deref(call->alts);
+	if (bar) {
+		*bar = '\0';
+		(void)str_dup(&call->alts, bar + 1);
+	}
+	start_trunk(call, list);
+	mem_deref(list);
+}
+
+
 static void start_target(struct call *call, const char *t)
 {
 	if (!strncmp(t, "user/", 5)) {
@@ -565,6 +616,9 @@ static void start_target(struct call *call, const char *t)
 	}
 	else if (!strncmp(t, "trunk/", 6)) {
 		start_trunk(call, t);
+	}
+	else if (!strncmp(t, "tgroup/", 7)) {
+		start_tgroup(call, t);
 	}
 	else {
 		(void)mbuf_printf(call->legs, "%s: unknown target\n", t);

@@ -19,6 +19,7 @@ static void config_destructor(void *arg)
 	mem_deref(cfg->dialplan);
 	list_flush(&cfg->groups);
 	list_flush(&cfg->trunks);
+	list_flush(&cfg->tgroups);
 	hash_flush(cfg->users);   /* users are on both lists; hash owns */
 	mem_deref(cfg->users);
 	list_clear(&cfg->userl);
@@ -264,4 +265,20 @@ const char *cos_name(enum cos c)
 	case COS_INTERNATIONAL: return "international";
 	default:                return "national";
 	}
+}
+
+
+const struct config_tgroup *config_tgroup_find(const struct config *cfg,
+					       const char *name)
+{
+	struct le *le;
+
+	for (le = cfg && name ? cfg->tgroups.head : NULL; le; le = le->next) {
+		const struct config_tgroup *g = le->data;
+
+		if (!strcmp(g->name, name))
+			return g;
+	}
+
+	return NULL;
 }

@@ -90,6 +90,13 @@ struct config_trunk {
 	int line;
 };
 
+/* Trunks tried in turn: bridge tgroup/NAME/NUMBER */
+struct config_tgroup {
+	struct le le;              /* in config.tgroups */
+	char *name;
+	char *trunks;              /* space-separated trunk names */
+};
+
 struct config_group {
 	struct le le;          /* in config.groups */
 	char *id;
@@ -152,6 +159,7 @@ struct config {
 	uint32_t user_count;
 	struct list groups;    /* struct config_group */
 	struct list trunks;    /* struct config_trunk */
+	struct list tgroups;   /* struct config_tgroup */
 
 	struct dialplan *dialplan;   /* compiled <dialplan> sections */
 };
@@ -184,6 +192,8 @@ const struct config_group *config_group_find(const struct config *cfg,
 					     const char *id);
 const struct config_trunk *config_trunk_find(const struct config *cfg,
 					     const char *name);
+const struct config_tgroup *config_tgroup_find(const struct config *cfg,
+					       const char *name);
 const char *cos_name(enum cos c);
 
 /** The codecs of a user's legs (its own list or media.codecs) */

@@ -205,6 +205,61 @@ static int load_trunk(struct loader *ld, const xmlNode *n)
 }
 
 
+static void tgroup_destructor(void *arg)
+{
+	struct config_tgroup *g = arg;
+
+	list_unlink(&g->le);
+	mem_deref(g->name);
+	mem_deref(g->trunks);
+}
+
+
+static int load_tgroup(struct loader *ld, const xmlNode *n)
+{
+	struct config_tgroup *g;
+	int err;
+
+	g = mem_zalloc(sizeof(*g), tgroup_destructor);
+	if (!g)
+		return ENOMEM;
+
+	err  = attr_dup(&g->name, n, "name");
+	err |= attr_dup(&g->trunks, n, "trunks");
+	if (err || !g->name || !g->trunks) {
+		mem_deref(g);
+		return err ? err : EINVAL;
+	}
+
+	if (config_tgroup_find(ld->cfg, g->name))
+		add_error_at(ld, n, "duplicate trunk group \"%s\"", g->name);
+
+	list_append(&ld->cfg->tgroups, &g->le, g);
+	return 0;
+}
+
+
+/* every member of every group is a trunk (in any order in the file) */
+static void check_tgroups(struct loader *ld, const xmlNode *trunks)
+{
+	const xmlNode *n;
+
+	for (n = trunks->children; n; n = n->next) {
+		char *v, *tok, *save = NULL, *p;
+
+		if (!is_elem(n, "group"))
+			continue;
+		v = attr(n, "trunks");
+		for (p = v; v && (tok = strtok_r(p, " \t", &save)); p = NULL) {
+			if (!config_trunk_find(ld->cfg, tok))
+				add_error_at(ld, n, "trunk group: %s is not a "
+					     "trunk", tok);
+		}
+		xmlFree(v);
+	}
+}
+
+
 int config_load_trunks(struct loader *ld, const xmlNode *trunks)
 {
 	const xmlNode *n;
@@ -213,7 +268,12 @@ int config_load_trunks(struct loader *ld, const xmlNode *trunks)
 	for (n = trunks->children; n && !err; n = n->next) {
 		if (is_elem(n, "trunk"))
 			err = load_trunk(ld, n);
+		else if (is_elem(n, "group"))
+			err = load_tgroup(ld, n);
 	}
+
+	if (!err)
+		check_tgroups(ld, trunks);
 
 	return err;
 }

@@ -20,7 +20,9 @@ call count), over TCP; failover from a 503 (time taken) and from a dead
 trunk (skipped at once once OPTIONS marked it down); a busy callee is not
 tried on the next trunk; max-calls overflows to the next trunk; class of
 service (internal user, international number) gets 403 and nothing
-reaches a provider; registration: registered and refreshed, credentials
+reaches a provider; a trunk group tried in turn (a down member skipped);
+a domain trunk through NAPTR/SRV/A with failover across SRV targets;
+caller privacy; registration: registered and refreshed, credentials
 rejected, unreachable; OPTIONS marks a trunk down and up again; inbound
 DID from a trunk's address reaches the extension, an INVITE from an
 unknown address is challenged and reaches nothing.
@@ -72,6 +74,7 @@ def trunks_xml(ports):
         attrs('png', ping='1s'),
         # a domain: NAPTR, SRV (two targets), A from the test's DNS
         '    <trunk name="srv" host="itsp.test" country-code="49"/>',
+        '    <group name="pstn" trunks="dead a b"/>',
         '  </trunks>', ''])
 
 
@@ -97,6 +100,11 @@ DIALPLAN = '''  <dialplan>
         <condition field="destination_number" expression="^\\*67(\\d+)$">
           <action application="set" data="privacy=yes"/>
           <action application="bridge" data="trunk/b/$1"/>
+        </condition>
+      </extension>
+      <extension name="out-group">
+        <condition field="destination_number" expression="^2(\\d+)$">
+          <action application="bridge" data="tgroup/pstn/$1"/>
         </condition>
       </extension>
       <extension name="out-srv">
@@ -451,6 +459,30 @@ def inbound_did(t, pbx, ports):
             'INVITE from an unknown address got %r' % codes)
 
 
+def trunk_group(t, pbx, ports):
+    """tgroup/pstn: dead (down: skipped), a (503), b (answers)."""
+    pa = Provider(pbx, 'a', 'uas_503.xml', ports['a'])
+    pb = Provider(pbx, 'b', 'uas_answer.xml', ports['b'])
+    p = phone(t, pbx, '1001')
+    try:
+        r = p.call('20201555777')
+        t.check(r is not None and r.status == 200, 'call to the group: %s'
+                % (r and r.start))
+        t.check(pa.invites() and pb.invites(), 'group in turn: a %r, b %r'
+                % (pa.invites(), pb.invites()))
+        if r is not None and r.status == 200:
+            p.hangup()
+        pa.wait(10)
+        pb.wait(10)
+        legs = legs_of_last_call(pbx)
+        t.check('trunk/dead' in legs and 'trunk down' in legs,
+                'CDR legs: %s' % legs)
+    finally:
+        pa.kill()
+        pb.kill()
+        p.close()
+
+
 def caller_privacy(t, pbx, ports):
     """*67: privacy=yes: the provider sees an anonymous From, the real
     number only in P-Asserted-Identity, and Privacy: id (RFC 3323)."""
@@ -542,6 +574,7 @@ def body(start, t):
         t.run(inbound_did, pbx, ports)
         t.run(srv_failover, pbx, ports, dns)
         t.run(caller_privacy, pbx, ports)
+        t.run(trunk_group, pbx, ports)
     finally:
         for r in regs.values():
             r.kill()

@@ -379,6 +379,7 @@ static void test_trunks(void **state)
 		"max-calls=\"30\" codecs=\"PCMA\" country-code=\"44\" "
 		"from=\"192.0.2.8 192.0.2.9\" pai=\"yes\"/>\n"
 		"<trunk name=\"b\" host=\"sip.example.net\"/>\n"
+		"<group name=\"pstn\" trunks=\"itsp b\"/>\n"
 		"</trunks></switchboard>\n");
 	assert_int_equal(0, load(&cfg, errs, sizeof(errs)));
 	t = config_trunk_find(cfg, "itsp");
@@ -402,6 +403,9 @@ static void test_trunks(void **state)
 	assert_non_null(t);
 	assert_int_equal(t->nfrom, 0);               /* a name: no address */
 	assert_null(config_trunk_find(cfg, "c"));
+	assert_non_null(config_tgroup_find(cfg, "pstn"));
+	assert_string_equal(config_tgroup_find(cfg, "pstn")->trunks,
+			    "itsp b");
 	mem_deref(cfg);
 
 	expect_errors(
@@ -411,6 +415,7 @@ static void test_trunks(void **state)
 		"<trunk name=\"a\" host=\"192.0.2.7\" register=\"yes\"/>\n"
 		"<trunk name=\"a\" host=\"192.0.2.7\" transport=\"tls\"/>\n"
 		"<trunk name=\"c\" host=\"192.0.2.7\" from=\"x.example\"/>\n"
+		"<group name=\"g\" trunks=\"a z\"/>\n"
 		"</trunks></switchboard>\n", NULL,
 		"switchboard.xml:4: trunk a: register=\"yes\" needs username "
 		"and password\n"
@@ -419,7 +424,8 @@ static void test_trunks(void **state)
 		"switchboard.xml:5: trunk a: transport=\"tls\" needs "
 		"ca=\"FILE\" (the provider's certificate is checked against "
 		"it)\n"
-		"switchboard.xml:6: from: \"x.example\" is not an IP address\n");
+		"switchboard.xml:6: from: \"x.example\" is not an IP address\n"
+		"switchboard.xml:7: trunk group: z is not a trunk\n");
 }
 
 

@@ -367,7 +367,7 @@ static void test_app_data_errors(void **state)
 	"milliseconds (syntax: sleep MS)\n"
 	"switchboard.xml:6: bridge needs data (syntax: bridge "
 	"TARGET[,TARGET...][|TARGET...] (user/ID, group/NAME, "
-	"trunk/NAME/NUMBER))\n");
+	"trunk/NAME/NUMBER, tgroup/NAME/NUMBER))\n");
 }
 
 
