@@ -16,7 +16,7 @@ struct codec_list;
 struct media_codec;
 
 enum {
-	SDP_FMTS_MAX = 16,
+	SDP_FMTS_MAX = 8,
 	SDP_TE_MAX   = 4,
 	SDP_FMTP_MAX = 96,
 };

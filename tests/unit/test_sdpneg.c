@@ -90,6 +90,20 @@ static void test_parse(void **state)
 	      "a=rtpmap:96 opus/16000\r\n", 0);
 	assert_int_equal(a.n, 0);
 
+	/* broken lines are skipped, not trusted */
+	parse(&a, "v=0\r\nc=IN IP4 10.0.0.1\r\n"
+	      "m=audio 7000 RTP/AVP 96 97 98 99 0\r\n"
+	      "a=rtpmap:99999999999999 opus/48000\r\n"
+	      "a=rtpmap:96 /48000\r\n"
+	      "a=rtpmap:97 opus\r\n"
+	      "a=rtpmap:98 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/8000\r\n"
+	      "a=rtpmap:99 opus/480000000000000000000000\r\n"
+	      "a=fmtp:96\r\n", 0);
+	assert_int_equal(a.n, 1);
+	assert_ptr_equal(a.fmts[0].codec, codec_find("PCMU"));
+	parse(&a, "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio x RTP/AVP 0\r\n",
+	      ENOENT);
+
 	parse(&a, "v=0\r\nc=IN IP4 10.0.0.1\r\nm=video 7000 RTP/AVP 96\r\n",
 	      ENOENT);
 	parse(&a, "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 0 RTP/AVP 0\r\n",
