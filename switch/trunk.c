@@ -473,15 +473,26 @@ static int trunk_alloc(struct trunkset *ts, const struct config *cfg,
 }
 
 
+/* libre's str_cmp() calls two NULLs different */
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+
 static bool same_settings(const struct config_trunk *a,
 			  const struct config_trunk *b)
 {
-	return !str_cmp(a->host, b->host) && a->port == b->port &&
-		a->tp == b->tp && a->reg == b->reg &&
-		a->expires == b->expires && a->ping == b->ping &&
-		!str_cmp(a->username, b->username) &&
-		!str_cmp(a->password, b->password) &&
-		!str_cmp(a->cert, b->cert) && !str_cmp(a->ca, b->ca);
+	return same_str(a->host, b->host) && a->port == b->port &&
+		a->tp == b->tp && a->tp_set == b->tp_set &&
+		a->reg == b->reg && a->expires == b->expires &&
+		a->ping == b->ping &&
+		same_str(a->username, b->username) &&
+		same_str(a->password, b->password) &&
+		same_str(a->cert, b->cert) && same_str(a->ca, b->ca) &&
+		((!sa_isset(&a->local, SA_ADDR) &&
+		  !sa_isset(&b->local, SA_ADDR)) ||
+		 sa_cmp(&a->local, &b->local, SA_ALL));
 }
 
 

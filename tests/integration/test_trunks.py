@@ -534,6 +534,30 @@ def srv_failover(t, pbx, ports, dns):
         p.close()
 
 
+def reload_trunks(t, pbx, ports):
+    """A reload adds, changes and removes trunks; the others keep their
+    state (png stays as it was, reg stays registered)."""
+    before = trunks(pbx)
+    pbx.extra_xml = pbx.extra_xml.replace(
+        '<trunk name="bad"', '<trunk name="bad2"').replace(
+        '<trunk name="gone"', '<trunk name="gone" max-calls="7"')
+    pbx.write_config()
+    rc, out = pbx.ctl('reload')
+    t.require(rc == 0, 'reload: %s' % out)
+    after = trunks(pbx)
+    t.check('bad' not in after and 'bad2' in after,
+            'renamed trunk: %r' % sorted(after))
+    t.check(after['gone']['max_calls'] == 7, 'changed trunk: %r'
+            % after['gone'])
+    t.check(after['reg']['registration'] == before['reg']['registration']
+            and after['reg']['calls'] == before['reg']['calls'],
+            'an unchanged trunk lost its state: %r -> %r'
+            % (before['reg'], after['reg']))
+    t.check(after['a']['calls'] == before['a']['calls'] and
+            after['a']['calls'] > 0, 'trunk a lost its call count: %r -> %r'
+            % (before['a'], after['a']))
+
+
 def body(start, t):
     ports = {n: free_port(ip, also_next=False) for n, ip in IPS.items()}
     # the registrars first: the PBX registers as it starts
@@ -575,6 +599,7 @@ def body(start, t):
         t.run(srv_failover, pbx, ports, dns)
         t.run(caller_privacy, pbx, ports)
         t.run(trunk_group, pbx, ports)
+        t.run(reload_trunks, pbx, ports)
     finally:
         for r in regs.values():
             r.kill()
