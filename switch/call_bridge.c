@@ -224,6 +224,33 @@ static void bleg_close(int err, const struct sip_msg *msg, void *arg)
 }
 
 
+/* A b-leg to uri for target ("user/1002"), on trunk tr (counted) */
+static int bleg_alloc(struct bleg **blp, struct call *call,
+		      const char *target, const char *uri, struct trunk *tr)
+{
+	struct bleg *bl;
+	int err;
+
+	bl = mem_zalloc(sizeof(*bl), bleg_destructor);
+	if (!bl)
+		return ENOMEM;
+
+	bl->call = call;
+	err  = str_dup(&bl->target, target);
+	err |= str_dup(&bl->uri, uri);
+	if (!err && tr) {
+		bl->trunk = mem_ref(tr);
+		trunk_call_begin(tr);
+	}
+	if (err)
+		mem_deref(bl);
+	else
+		*blp = bl;
+
+	return err;
+}
+
+
 static int fork_to(struct call *call, const char *target,
 		   const struct config_user *u, const struct binding *b)
 {
@@ -235,15 +262,9 @@ static int fork_to(struct call *call, const char *target,
 	struct bleg *bl;
 	int err;
 
-	bl = mem_zalloc(sizeof(*bl), bleg_destructor);
-	if (!bl)
-		return ENOMEM;
-
-	bl->call = call;
-	err  = str_dup(&bl->target, target);
-	err |= str_dup(&bl->uri, b->uri);
+	err = bleg_alloc(&bl, call, target, b->uri, NULL);
 	if (err)
-		goto out;
+		return err;
 
 	/* to the address the REGISTER came from: NAT, TCP/TLS flows */
 	(void)re_snprintf(route, sizeof(route), "sip:%J;transport=%s;lr",
@@ -373,18 +394,11 @@ static int fork_trunk(struct call *call, const char *target,
 	struct bleg *bl;
 	int err;
 
-	bl = mem_zalloc(sizeof(*bl), bleg_destructor);
-	if (!bl)
-		return ENOMEM;
-
-	bl->call = call;
-	bl->trunk = mem_ref(tr);
-	trunk_call_begin(tr);
-	err  = str_dup(&bl->target, target);
-	err |= trunk_uri(uri, sizeof(uri), tr, e164);
-	err |= str_dup(&bl->uri, uri);
+	err = trunk_uri(uri, sizeof(uri), tr, e164);
+	if (!err)
+		err = bleg_alloc(&bl, call, target, uri, tr);
 	if (err)
-		goto out;
+		return err;
 
 	if (anon)
 		str_ncpy(from, "sip:anonymous@anonymous.invalid", sizeof(from));

@@ -867,6 +867,17 @@ def sipp_done(t, p, what):
     return rc
 
 
+def sipp_pcap_caller(pbx, callee, caller, password, tag):
+    """A sipp caller (call_pcap_pcma.xml: offers PCMA, plays the capture
+    once answered) authenticating as caller, calling callee."""
+    return sipp_bg(pbx, 'call_pcap_pcma.xml', tag,
+                   ['127.0.0.1:%d' % pbx.port, '-s', callee,
+                    '-au', caller, '-ap', password,
+                    '-auth_uri', '%s@%s' % (callee, pbx.domain),
+                    '-key', 'domain', pbx.domain,
+                    '-key', 'caller', caller])
+
+
 def own_ssrc(pkts, ssrc):
     return [p[:8] + struct.pack('>I', ssrc) + p[12:] for p in pkts]
 
@@ -879,12 +890,8 @@ def sipp_caller_plays_pcap(t, pbx, capture, ncdr):
         t.require(r is not None and r.status == 200,
                   'REGISTER 1002: %s' % (r and r.start))
         ans = Bg(callee.answer, 8)
-        sp = sipp_bg(pbx, 'call_pcap_pcma.xml', 'caller-pcap',
-                     ['127.0.0.1:%d' % pbx.port, '-s', '1002',
-                      '-au', '1001', '-ap', PW['1001'],
-                      '-auth_uri', '1002@%s' % pbx.domain,
-                      '-key', 'domain', pbx.domain,
-                      '-key', 'caller', '1001'])
+        sp = sipp_pcap_caller(pbx, '1002', '1001', PW['1001'],
+                              'caller-pcap')
         inv = ans.get(20)
         t.require(inv is not None, 'the callee got no INVITE from the '
                   'sipp caller (or no ACK)')

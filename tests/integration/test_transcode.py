@@ -30,11 +30,11 @@ import struct
 
 import harness
 from harness import log, wait_until
-from test_media import (ULAW, PCAP, Bg, Phone, RATE, PTIME_SAMPLES, calls,
+from test_media import (ULAW, PCAP, Bg, Phone, PTIME_SAMPLES, calls,
                         check_tone, read_pcap, rms, rtp_fields, rtp_packet,
-                        sdp_audio, sipp_bg, sipp_done, tone, ulaw_encode,
-                        wait_quiet, wait_received, is_pbx_media,
-                        raw_sockets_allowed)
+                        sdp_audio, sipp_pcap_caller, sipp_done, tone,
+                        ulaw_encode, wait_quiet, wait_received,
+                        is_pbx_media, raw_sockets_allowed)
 
 USERS = [{'id': '1001', 'password': 'secret1001', 'codecs': 'PCMU'},
          {'id': '1002', 'password': 'secret1002', 'codecs': 'PCMA'},
@@ -259,12 +259,8 @@ def sipp_pcma_to_pcmu(t, pbx):
         t.require(r is not None and r.status == 200, 'REGISTER 1001: %s'
                   % (r and r.start))
         ans = Bg(callee.answer, 0, 8)
-        sp = sipp_bg(pbx, 'call_pcap_pcma.xml', 'pcma-caller',
-                     ['127.0.0.1:%d' % pbx.port, '-s', '1001',
-                      '-au', '1003', '-ap', PW['1003'],
-                      '-auth_uri', '1001@%s' % pbx.domain,
-                      '-key', 'domain', pbx.domain,
-                      '-key', 'caller', '1003'])
+        sp = sipp_pcap_caller(pbx, '1001', '1003', PW['1003'],
+                              'pcma-caller')
         inv = ans.get(20)
         t.require(inv is not None, 'the callee got no INVITE from the '
                   'sipp caller (or no ACK)')
