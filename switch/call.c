@@ -25,6 +25,7 @@
 #include "codec.h"
 #include "sipstack.h"
 #include "trunk.h"
+#include "vm.h"
 #include "call.h"
 #include "call_int.h"
 
@@ -50,6 +51,11 @@ static void call_destructor(void *arg)
 	struct call *call = arg;
 
 	mem_deref(call->player);
+	if (call->vm) {
+		vm_rec_stop(call->vm);
+		vm_rec_forget(call->vm);
+	}
+	mem_deref(call->vm_box);
 	wtmr_cancel(&call->tmr);
 	wtmr_cancel(&call->tmr_end);
 	tmr_cancel(&call->tmr_gc);
@@ -166,6 +172,11 @@ void call_end(struct call *call, int cause, uint16_t scode,
 
 	wtmr_cancel(&call->tmr);
 	call->player = mem_deref(call->player);
+
+	/* a message being left is kept: the caller hanging up is how most
+	 * end (the endpoint goes below, the stop is ahead of it) */
+	if (call->vm)
+		vm_rec_stop(call->vm);
 
 	/* RFC 3326: the BYEs and CANCELs that go out now say why */
 	if (cause_is_q850(c)) {
@@ -971,6 +982,13 @@ int callmgr_alloc(struct callmgr **cmp, struct sipstack *ss,
 		*cmp = cm;
 
 	return err;
+}
+
+
+void callmgr_set_vm(struct callmgr *cm, struct vm *vm)
+{
+	if (cm)
+		cm->vm = vm;
 }
 
 

@@ -24,6 +24,10 @@ int  callmgr_alloc(struct callmgr **cmp, struct sipstack *ss,
 		   struct registrar *reg, struct location *loc,
 		   struct events *ev, struct trunkset *trunks,
 		   struct config *cfg);
+/** Where voicemail app records (vm.h) */
+struct vm;
+void callmgr_set_vm(struct callmgr *cm, struct vm *vm);
+
 /** New calls use cfg; calls in progress keep the config they began with */
 void callmgr_set_config(struct callmgr *cm, struct config *cfg);
 uint32_t callmgr_count(const struct callmgr *cm);

@@ -42,6 +42,7 @@ struct callmgr {
 	struct location *loc;         /* weak */
 	struct events *ev;            /* weak */
 	struct trunkset *trunks;      /* weak */
+	struct vm *vm;                /* weak */
 	struct config *cfg;
 	struct list calls;
 	struct hash *ht;              /* struct call by the INVITE's Call-ID */
@@ -115,6 +116,8 @@ struct call {
 	int bridge_cause;
 
 	struct player *player;        /* playback in progress */
+	struct vm_rec *vm;            /* a voicemail being recorded */
+	char *vm_box;
 	struct player_rtp a_rtp;      /* our RTP stream to the caller */
 	struct wtmr tmr;              /* sleep, bridge timeout */
 	struct wtmr tmr_end;          /* deferred teardown */

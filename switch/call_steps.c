@@ -16,6 +16,7 @@
 #include "media.h"
 #include "player.h"
 #include "codec.h"
+#include "vm.h"
 #include "call.h"
 #include "call_int.h"
 
@@ -164,6 +165,120 @@ static int run_playback(struct call *call, const char *data)
 }
 
 
+/* ---- voicemail: a beep, then the caller's message ---- */
+
+enum {
+	VM_CHECK_MS   = 200,
+	VM_MAX_MS     = 180000,       /* a message's longest */
+	VM_SILENCE_MS = 5000,         /* the caller has stopped talking */
+};
+
+
+static void vm_done(int err, int64_t id, uint64_t ms, void *arg)
+{
+	struct call *call = arg;
+
+	(void)mbuf_printf(call->legs, "voicemail %s: %s (%llu ms)\n",
+			  call->vm_box, err ? "not kept" : "message kept",
+			  (unsigned long long)ms);
+	(void)id;
+	call->vm = NULL;
+}
+
+
+static void vm_check(void *arg)
+{
+	struct call *call = arg;
+	const char *why = NULL;
+
+	if (vm_rec_hash(call->vm))
+		why = "# pressed";
+	else if (vm_rec_ms(call->vm) >= VM_MAX_MS)
+		why = "maximum length";
+	else if (vm_rec_silent_ms(call->vm) >= VM_SILENCE_MS)
+		why = "silence";
+
+	if (!why) {
+		wtmr_start(&call->tmr, VM_CHECK_MS, vm_check, call);
+		return;
+	}
+
+	log_info("%s: voicemail %s: recording ends (%s)", call->id,
+		 call->vm_box, why);
+	vm_rec_stop(call->vm);
+	call_end(call, 16, 0, "system");
+}
+
+
+static void vm_beep_done(int err, void *arg)
+{
+	struct call *call = arg;
+
+	call->player = mem_deref(call->player);
+	if (err)
+		log_warn("%s: voicemail beep: %m", call->id, err);
+
+	err = vm_rec_start(&call->vm, call->cm->vm, call->a_ep, call->vm_box,
+			   call->cid_num, call->cid_name, vm_done, call);
+	if (err) {
+		log_warn("%s: voicemail %s: cannot record: %m", call->id,
+			 call->vm_box, err);
+		call_end(call, 41, 0, "system");
+		return;
+	}
+
+	log_info("%s: voicemail %s: recording", call->id, call->vm_box);
+	wtmr_start(&call->tmr, VM_CHECK_MS, vm_check, call);
+}
+
+
+/* voicemail MAILBOX: answer, beep, record until the caller hangs up,
+ * presses #, stays silent or reaches the maximum length */
+static int run_voicemail(struct call *call, const char *data)
+{
+	struct le *le;
+	bool found = false;
+	int err;
+
+	if (!call->cm->vm)
+		return ENOSYS;
+
+	for (le = call->cfg->userl.head; le && !found; le = le->next) {
+		const struct config_user *u = le->data;
+
+		found = !str_cmp(u->mailbox, data) || !str_cmp(u->id, data);
+	}
+	if (!found) {
+		(void)mbuf_printf(call->legs, "voicemail %s: no such mailbox\n",
+				  data);
+		return ENOENT;
+	}
+
+	mem_deref(call->vm_box);
+	call->vm_box = NULL;
+	err = str_dup(&call->vm_box, data);
+	if (err)
+		return err;
+
+	if (!call->answer) {
+		err = call_answer_a(call, NULL);
+		if (err)
+			return err;
+		call->answer = call_now_ms();
+		call_watch_media(call);
+		call_publish(call, EVENT_CALL_ANSWERED);
+	}
+
+	/* our beep is G.711 (transcoded by the worker for other codecs) */
+	err = player_alloc(&call->player, call->a_ep, &call->a_rtp,
+			   call->a_mc.codec && (call->a_mc.codec->pt == 0 ||
+						call->a_mc.codec->pt == 8) ?
+			   call->a_mc.pt : 0, "tone://1000,300,0,1",
+			   vm_beep_done, call);
+	return err;
+}
+
+
 static int run_transfer(struct call *call, const char *data)
 {
 	struct dp_channel ch;
@@ -288,8 +403,15 @@ void call_continue(struct call *call)
 				return;      /* continues when it fails */
 			continue;
 		}
+		else if (!strcmp(name, "voicemail")) {
+			err = run_voicemail(call, data);
+			mem_deref(data);
+			if (!err)
+				return;      /* the call ends with it */
+			log_warn("%s: voicemail: %m", call->id, err);
+			continue;
+		}
 		else {
-			/* voicemail comes with its issue (6) */
 			log_warn("%s: %s is not available yet; skipped",
 				 call->id, name);
 		}

@@ -27,6 +27,7 @@
 #include "route.h"
 #include "sipstack.h"
 #include "trunk.h"
+#include "vm.h"
 #include "store.h"
 #include "daemon.h"
 
@@ -42,6 +43,7 @@ struct daemon {
 	struct cdr *cdr;
 	struct callmgr *calls;
 	struct trunkset *trunks;
+	struct vm *vm;
 	struct ctl *ctl;
 	int sigfd;
 	int lockfd;
@@ -355,10 +357,14 @@ static int ctl_handler(struct re_printf *pf, int argc, char *argv[],
 	if (!strcmp(argv[0], "trunks"))
 		return trunkset_print(pf, d->trunks, json);
 
+	if (!strcmp(argv[0], "voicemail"))
+		return vm_print(pf, d->vm, argc > 1 ? argv[1] : NULL);
+
 	(void)re_hprintf(pf, "unknown command \"%s\"; try status, "
 			 "registrations [--json], reload, route NUMBER "
-			 "[--from USER], calls [--json], trunks [--json], cdr [--csv] "
-			 "[--limit N], cdr --trace CALL\n", argv[0]);
+			 "[--from USER], calls [--json], trunks [--json], voicemail "
+			 "[MAILBOX], cdr [--csv] [--limit N], cdr --trace "
+			 "CALL\n", argv[0]);
 	return EINVAL;
 }
 
@@ -453,6 +459,8 @@ static void daemon_close(struct daemon *d)
 	d->ctl = mem_deref(d->ctl);
 	d->calls = mem_deref(d->calls);
 	d->trunks = mem_deref(d->trunks);  /* after the calls on them */
+	d->vm = mem_deref(d->vm);          /* after the calls: their messages
+	                                      are written before the store */
 	media_stop();                /* after the calls' endpoints */
 	wheel_close();
 	d->cdr = mem_deref(d->cdr);
@@ -552,6 +560,10 @@ int daemon_run(const char *confdir, const char *datadir)
 	if (!err)
 		err = callmgr_alloc(&d.calls, d.ss, d.reg, d.loc, d.ev,
 				    d.trunks, d.cfg);
+	if (!err)
+		err = vm_alloc(&d.vm, d.store, d.datadir);
+	if (!err)
+		callmgr_set_vm(d.calls, d.vm);
 	if (err) {
 		log_error("cannot start the call engine: %m", err);
 		goto out;

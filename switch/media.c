@@ -351,6 +351,21 @@ void media_ep_set_codec(struct media_ep *ep, const struct media_codec *mc)
 }
 
 
+void media_ep_record(struct media_ep *ep, struct recorder *rec)
+{
+	struct cmd *c;
+
+	if (!ep || !ep->r)
+		return;
+
+	c = cmd_must(ep->w);
+	c->type = CMD_RECORD;
+	c->r = ep->r;
+	c->rec = rec;
+	cmd_post(ep->w, c);
+}
+
+
 void media_ep_bridge(struct media_ep *a, struct media_ep *b)
 {
 	struct cmd *c;

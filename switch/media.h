@@ -98,6 +98,12 @@ void media_ep_bridge(struct media_ep *a, struct media_ep *b);
  *  follows when both bridged legs have one: relay, table or transcode. */
 void media_ep_set_codec(struct media_ep *ep, const struct media_codec *mc);
 
+/** Record what the leg's phone sends (recorder.h) into rec, which
+ *  must outlive the recording; NULL stops (the worker sets
+ *  rec->detached when it has let go, also when the endpoint goes). */
+struct recorder;
+void media_ep_record(struct media_ep *ep, struct recorder *rec);
+
 /** Report after ms without a received packet (0: off). */
 void media_ep_set_timeout(struct media_ep *ep, uint32_t ms,
 			  media_timeout_h *h, void *arg);

@@ -85,6 +85,7 @@ struct relay {
 	struct xcode *x;            /* TRANSCODE: this leg -> the peer */
 	struct xcode *px;           /* our prompts (PCMU) -> this leg's
 	                               codec, when it is not G.711 */
+	struct recorder *rec;       /* what the leg sends is recorded */
 	/* read by the signalling thread (ATOMIC_GET) */
 	uint64_t rx_packets;
 	uint64_t tx_packets;
@@ -95,9 +96,12 @@ struct relay {
 	bool latched;
 };
 
+struct recorder;
+
 enum cmd_type {
 	CMD_REMOTE,
 	CMD_CODEC,
+	CMD_RECORD,
 	CMD_BRIDGE,
 	CMD_UNBRIDGE,
 	CMD_SEND,
@@ -116,6 +120,7 @@ struct cmd {
 	bool has_addr;
 	struct media_codec mc;
 	bool has_mc;
+	struct recorder *rec;
 	size_t len;
 	uint8_t pkt[CMD_PKT_MAX];
 };
@@ -208,6 +213,7 @@ bool relay_send(struct worker *w, struct relay *r, const uint8_t *pkt,
 void relay_set_codec(struct relay *r, const struct media_codec *mc,
 		     bool has);
 void relay_plan(struct relay *r);
+void relay_record(struct relay *r, struct recorder *rec);
 uint8_t *outq_slot(struct outq *q);
 void outq_commit(struct outq *q, size_t len);
 

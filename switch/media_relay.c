@@ -24,6 +24,7 @@
 #include "g711x.h"
 #include "media.h"
 #include "media_int.h"
+#include "recorder.h"
 
 
 static uint64_t seq_lost(const struct seqstate *s)
@@ -244,6 +245,9 @@ void relay_read(struct worker *w, struct flow *f)
 		if (!f->rtcp) {
 			bytes += len;
 			seq_update(&r->seq, w->buf[i], len);
+			if (r->rec)
+				recorder_packet(r->rec, w->buf[i], len,
+						w->now);
 		}
 
 		if (!pf || !pf->has_raddr)
@@ -378,6 +382,25 @@ static bool same_codec(const struct media_codec *a,
 }
 
 
+/* Start (rec) or stop (NULL) recording what the leg sends: the decoder
+ * is made and freed here, on the worker */
+void relay_record(struct relay *r, struct recorder *rec)
+{
+	if (r->rec && r->rec != rec)
+		recorder_detach(r->rec);
+	r->rec = NULL;
+
+	if (!rec)
+		return;
+
+	if (!r->has_mc || recorder_attach(rec, &r->mc)) {
+		recorder_detach(rec);       /* the reader sees it ended */
+		return;
+	}
+	r->rec = rec;
+}
+
+
 void relay_set_codec(struct relay *r, const struct media_codec *mc,
 		     bool has)
 {
@@ -414,6 +437,7 @@ void relay_unbridge(struct relay *r)
 void relay_free(struct worker *w, struct relay *r)
 {
 	relay_unbridge(r);
+	relay_record(r, NULL);
 	xcode_free(r->px);
 
 	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, r->rtp.fd, NULL);
@@ -440,6 +464,7 @@ void relay_bridge(struct relay *a, struct relay *b)
 void relay_reset(struct relay *r)
 {
 	relay_unbridge(r);
+	relay_record(r, NULL);
 	relay_set_remote(r, NULL, false);
 	relay_set_codec(r, NULL, false);
 	memset(&r->seq, 0, sizeof(r->seq));

@@ -52,6 +52,10 @@ static bool run_cmd(struct worker *w, struct cmd *c)
 		relay_set_codec(c->r, &c->mc, c->has_mc);
 		break;
 
+	case CMD_RECORD:
+		relay_record(c->r, c->rec);
+		break;
+
 	case CMD_BRIDGE:
 		relay_bridge(c->r, c->peer);
 		break;
@@ -71,6 +75,7 @@ static bool run_cmd(struct worker *w, struct cmd *c)
 	case CMD_PARK:
 		/* nothing relayed from now on; counted until reused */
 		relay_unbridge(c->r);
+		relay_record(c->r, NULL);
 		relay_set_remote(c->r, NULL, false);
 		break;
 

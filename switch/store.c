@@ -147,6 +147,21 @@ static const char *const migrations[] = {
 	" trace       TEXT);"
 	"CREATE INDEX cdr_start ON cdr (start_ms);"
 	"CREATE INDEX cdr_call_id ON cdr (call_id);",
+
+	/* 4: the voicemail message index (store_vm.c); the audio stays in
+	 * files, the path relative to the data dir. The index serves both
+	 * the list of a mailbox (oldest first) and its counts. */
+	"CREATE TABLE voicemail ("
+	" id          INTEGER PRIMARY KEY,"
+	" mailbox     TEXT NOT NULL,"
+	" file        TEXT NOT NULL,"      /* voicemail/1002/msg-....wav */
+	" caller      TEXT,"
+	" caller_name TEXT,"
+	" time_ms     INTEGER NOT NULL,"   /* unix ms, message began */
+	" duration_ms INTEGER NOT NULL,"
+	" folder      TEXT NOT NULL DEFAULT 'new',"   /* new, saved */
+	" heard       INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX voicemail_mailbox ON voicemail (mailbox, time_ms);",
 };
 
 
@@ -513,8 +528,12 @@ int store_open(struct store **stp, const char *datadir)
 		goto out;
 
 	for (i = 0; i < ARRAY_SIZE(st->stmtv); i++) {
-		const char *sql = stmt_sql[i] ? stmt_sql[i]
-			: store_cdr_sql((enum stmt_id)i);
+		const char *sql = stmt_sql[i];
+
+		if (!sql)
+			sql = store_cdr_sql((enum stmt_id)i);
+		if (!sql)
+			sql = store_vm_sql((enum stmt_id)i);
 
 		rc = sqlite3_prepare_v3(st->db, sql, -1,
 					SQLITE_PREPARE_PERSISTENT,

@@ -110,4 +110,31 @@ int  store_cdr_list(struct store *st, uint32_t limit, store_cdr_h *h,
 int  store_cdr_get(struct store *st, const char *call_id, store_cdr_h *h,
 		   void *arg);
 
+/* The voicemail message index: one row per message, the audio in a file
+ * (path relative to the data dir). Times are unix ms. A message is new
+ * until it is heard or saved. */
+struct vm_msg {
+	int64_t id;
+	const char *mailbox, *file, *caller, *caller_name, *folder;
+	uint64_t time_ms, duration_ms;
+	bool heard;
+};
+
+/** The strings point into SQLite's row: valid during the call only. A
+ *  non-zero return stops the walk and is returned. */
+typedef int (store_vm_h)(const struct vm_msg *m, void *arg);
+
+/** Write one message (m->id is ignored; folder NULL is "new"); its id in
+ *  *idp if not NULL. A write like the others (store_begin/store_commit). */
+int  store_vm_put(struct store *st, const struct vm_msg *m, int64_t *idp);
+/** Oldest first; mailbox NULL: every mailbox. */
+int  store_vm_list(struct store *st, const char *mailbox, store_vm_h *h,
+		   void *arg);
+/** new: in folder "new" and not heard; old: the rest. Either may be
+ *  NULL. */
+int  store_vm_count(struct store *st, const char *mailbox, uint32_t *newp,
+		    uint32_t *oldp);
+/** ENOENT if there is no such message. A write like the others. */
+int  store_vm_delete(struct store *st, int64_t id);
+
 #endif

@@ -5,6 +5,7 @@
  * store_group.c  transactions and group commit
  * store_ckpt.c   WAL checkpoints in their own thread
  * store_cdr.c    call detail records
+ * store_vm.c     the voicemail message index
  */
 #ifndef SWITCH_STORE_INT_H
 #define SWITCH_STORE_INT_H
@@ -28,6 +29,11 @@ enum stmt_id {
 	STMT_CDR_PUT,
 	STMT_CDR_LIST,
 	STMT_CDR_GET,
+	STMT_VM_PUT,
+	STMT_VM_LIST,
+	STMT_VM_LIST_ALL,
+	STMT_VM_COUNT,
+	STMT_VM_DEL,
 	STMT_COUNT
 };
 
@@ -78,5 +84,7 @@ int  store_stmt_exec(struct store *st, enum stmt_id id, const char *what);
 
 /* SQL of the statements kept in store_cdr.c; NULL for other ids */
 const char *store_cdr_sql(enum stmt_id id);
+/* SQL of the statements kept in store_vm.c; NULL for other ids */
+const char *store_vm_sql(enum stmt_id id);
 
 #endif

@@ -1,0 +1,62 @@
+/**
+ * @file recorder.h  What a call leg sends, as 8 kHz linear audio
+ *
+ * A recorder is fed on the leg's media worker (media_ep_record): each RTP
+ * packet of the leg's codec is decoded (and resampled to 8 kHz) into a
+ * single-producer single-consumer ring that another thread drains (the
+ * voicemail writer, vm.c). The worker also notes when the caller last
+ * spoke (energy above a floor) and an RFC 4733 '#'. Nothing is allocated
+ * per packet; the decoder is made when recording starts and freed by the
+ * worker when it stops (detached tells the reader it may take the rest).
+ */
+#ifndef SWITCH_RECORDER_H
+#define SWITCH_RECORDER_H
+
+struct codec_dec;
+struct codec;
+struct media_codec;
+
+enum {
+	REC_RATE = 8000,
+	REC_RING = 1 << 16,          /* samples: 8 s at 8 kHz */
+	REC_VOICE_FLOOR = 400,       /* rms of 20 ms that counts as voice */
+};
+
+struct recorder {
+	/* the worker's */
+	const struct codec *c;
+	struct codec_dec *dec;
+	void *rs;                    /* struct resampler, or NULL */
+	uint8_t pt;
+	int te_pt;
+	uint32_t ev_ts;
+	bool ev_seen;
+
+	/* the ring: the worker writes head, the reader tail */
+	int16_t ring[REC_RING];
+	uint32_t head;
+	uint32_t tail;
+
+	/* read by the others (atomics) */
+	uint64_t samples;            /* pushed since the start */
+	uint64_t dropped;            /* the ring was full */
+	uint64_t last_voice_ms;      /* monotonic */
+	bool hash;                   /* '#' came (RFC 4733 event 11) */
+	bool detached;               /* the worker let go */
+};
+
+/** Zeroed recorder, for the leg's codec (worker side: set up by
+ *  media_ep_record on the worker) */
+struct recorder *recorder_alloc(void);
+void recorder_free(struct recorder *rec);
+
+/* the worker's: start (decoder for mc), a packet, stop */
+int  recorder_attach(struct recorder *rec, const struct media_codec *mc);
+void recorder_packet(struct recorder *rec, const uint8_t *p, size_t len,
+		     uint64_t now);
+void recorder_detach(struct recorder *rec);
+
+/** The reader's: up to max samples out of the ring; how many */
+size_t recorder_read(struct recorder *rec, int16_t *out, size_t max);
+
+#endif

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Voicemail deposit: a caller leaves a message, the WAV and the index
+row are right, and nothing half-written is ever indexed.
+
+A Python phone (1001, PCMU with telephone-event) dials 81002; the
+dialplan runs `voicemail 1002`: the PBX answers, beeps (a 1 kHz tone of
+300 ms, heard by the caller), and records.
+
+- hangup: 3 s of a 1 kHz tone, then BYE: `ctl voicemail 1002` lists one
+  message from 1001 of about 3 s; the WAV under the data dir is 8 kHz
+  mono 16-bit, 1 kHz dominant, as long as the index says; no .tmp left.
+- hash: 2 s of tone, then an RFC 4733 '#': the PBX ends the call (BYE to
+  the caller) and keeps the 2 s message.
+- silence: 1.5 s of tone and then nothing: the PBX ends the call after
+  5 s of silence and keeps the message.
+- short: 0.5 s and BYE: not kept (under a second), no file left.
+- crash: 2 s into a message the daemon is killed (SIGKILL): after a
+  restart the index has no row for it, and every row's file exists.
+"""
+
+import glob
+import math
+import os
+import re
+import signal
+import struct
+import time
+import wave
+
+import harness
+from harness import log, wait_until
+from test_media import (Phone, PTIME_SAMPLES, RATE, dominant, purity, rms,
+                        rtp_fields, rtp_packet, tone_stream, ULAW)
+
+USERS = [{'id': '1001', 'password': 'secret1001'},
+         {'id': '1002', 'password': 'secret1002'}]
+PW = {u['id']: u['password'] for u in USERS}
+
+DIALPLAN = '''  <dialplan>
+    <context name="default">
+      <extension name="vm">
+        <condition field="destination_number" expression="^8(\\d{4})$">
+          <action application="voicemail" data="$1"/>
+        </condition>
+      </extension>
+    </context>
+  </dialplan>
+'''
+
+
+def messages(pbx, box='1002'):
+    """ctl voicemail BOX: [(id, caller, seconds, file)]"""
+    rc, out = pbx.ctl('voicemail', box)
+    res = []
+    for ln in out.splitlines():
+        m = re.match(r'(\d+) (\S+) (\S+) (\S+) "[^"]*" ([\d.]+)s (\S+)'
+                     r'(?: heard)? (\S+)$', ln.strip())
+        if m:
+            res.append((int(m.group(1)), m.group(4), float(m.group(5)),
+                        m.group(7)))
+    return res
+
+
+def wav_of(pbx, rel):
+    with wave.open(os.path.join(pbx.datadir, rel), 'rb') as w:
+        params = (w.getnchannels(), w.getsampwidth(), w.getframerate())
+        n = w.getnframes()
+        x = list(struct.unpack('<%dh' % n, w.readframes(n)))
+    return params, x
+
+
+def call_vm(t, pbx, p):
+    r = p.call('81002', te=101)
+    t.require(r is not None and r.status == 200, 'call to voicemail: %s'
+              % (r and r.start))
+    # the beep: 300 ms of tone from the PBX, then the recording starts
+    got = wait_until(lambda: len(p.rtp.got) >= 10, 3)
+    t.check(got, 'no beep from the PBX')
+    time.sleep(0.4)
+
+
+def send_tone(p, seconds, seq0=1000):
+    n = int(seconds * 50)
+    pkts = tone_stream(1000, n)
+    p.rtp.send_stream(p.remote_media, pkts, pace=0.02)
+    p.rtp.wait_sent(seconds + 5)
+    return pkts
+
+
+def deposit_hangup(t, pbx):
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        t.require(p.register().status == 200, 'REGISTER')
+        call_vm(t, pbx, p)
+        beep = [ULAW[b] for d in p.rtp.packets()[:15]
+                for b in rtp_fields(d)[4]]
+        t.check(beep and abs(dominant(beep[:800]) - 1000) <= 20,
+                'the beep is not 1 kHz')
+        send_tone(p, 3.0)
+        r = p.hangup()
+        t.check(r is not None and r.status == 200, 'BYE: %s'
+                % (r and r.start))
+        msgs = wait_until(lambda: messages(pbx), 5)
+        t.require(msgs and len(msgs) == 1, 'ctl voicemail 1002: %r'
+                  % messages(pbx))
+        mid, caller, secs, rel = msgs[0]
+        log('  message %d from %s: %.3f s in %s' % (mid, caller, secs, rel))
+        t.check(caller == '1001', 'caller %r' % caller)
+        t.check(2.6 <= secs <= 3.3, 'duration %.3f s, sent 3 s' % secs)
+        params, x = wav_of(pbx, rel)
+        t.check(params == (1, 2, 8000), 'WAV format %r' % (params,))
+        t.check(abs(len(x) / 8000.0 - secs) < 0.01,
+                'WAV %d samples, index %.3f s' % (len(x), secs))
+        mid_part = x[len(x) // 2 - 4000:len(x) // 2 + 4000]
+        d = dominant(mid_part)
+        log('  WAV: %.2f s, dominant %d Hz, %.0f%% at 1 kHz, rms %.0f'
+            % (len(x) / 8000.0, d, 100 * purity(mid_part, 1000),
+               rms(mid_part)))
+        t.check(abs(d - 1000) <= 20 and purity(mid_part, 1000) > 0.9,
+                'the message is not the tone sent')
+        t.check(not glob.glob(os.path.join(pbx.datadir, 'voicemail',
+                                           '1002', '*.tmp')),
+                'a .tmp file was left')
+    finally:
+        p.close()
+
+
+def deposit_hash(t, pbx):
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        t.require(p.register().status == 200, 'REGISTER')
+        before = len(messages(pbx))
+        call_vm(t, pbx, p)
+        pkts = send_tone(p, 2.0)
+        _, seq, ts, ssrc, _ = rtp_fields(pkts[-1])
+        ev = [rtp_packet(101, seq + 1 + i, ts + 160, ssrc,
+                         struct.pack('>BBH', 11, 10 | (0x80 if i > 2 else 0),
+                                     160 * (i + 1)), marker=(i == 0))
+              for i in range(6)]
+        p.rtp.send_stream(p.remote_media, ev, pace=0.02)
+        bye = p.await_bye(5)
+        t.check(bye is not None, '# did not end the call')
+        msgs = wait_until(lambda: len(messages(pbx)) > before and
+                          messages(pbx), 5)
+        t.require(msgs, 'no message after #')
+        secs = msgs[-1][2]
+        log('  after #: %.3f s kept' % secs)
+        t.check(1.7 <= secs <= 2.4, 'duration %.3f s, sent 2 s' % secs)
+    finally:
+        p.close()
+
+
+def deposit_silence(t, pbx):
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        t.require(p.register().status == 200, 'REGISTER')
+        before = len(messages(pbx))
+        call_vm(t, pbx, p)
+        send_tone(p, 1.5)
+        t0 = time.monotonic()
+        bye = p.await_bye(10)
+        t.check(bye is not None, 'silence did not end the call')
+        log('  silence: BYE %.1f s after the caller stopped'
+            % (time.monotonic() - t0))
+        t.check(wait_until(lambda: len(messages(pbx)) == before + 1, 5),
+                'the message before the silence was not kept')
+    finally:
+        p.close()
+
+
+def deposit_short(t, pbx):
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        t.require(p.register().status == 200, 'REGISTER')
+        before = messages(pbx)
+        files = set(os.listdir(os.path.join(pbx.datadir, 'voicemail',
+                                            '1002')))
+        call_vm(t, pbx, p)
+        send_tone(p, 0.3)
+        p.hangup()
+        time.sleep(1.0)
+        t.check(messages(pbx) == before, 'a message under a second was '
+                'kept: %r' % messages(pbx))
+        t.check(set(os.listdir(os.path.join(pbx.datadir, 'voicemail',
+                                            '1002'))) == files,
+                'a file was left for a message not kept')
+    finally:
+        p.close()
+
+
+def crash_while_recording(t, pbx):
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        t.require(p.register().status == 200, 'REGISTER')
+        before = messages(pbx)
+        call_vm(t, pbx, p)
+        send_tone(p, 2.0)
+        os.kill(pbx.proc.pid, signal.SIGKILL)
+        pbx.proc.wait(10)
+    finally:
+        p.close()
+    pbx.start()
+    after = messages(pbx)
+    t.check(after == before, 'index changed by a message cut by a crash: '
+            '%r -> %r' % (before, after))
+    for _, _, _, rel in after:
+        t.check(os.path.exists(os.path.join(pbx.datadir, rel)),
+                'index row without its file: %s' % rel)
+
+
+def body(start, t):
+    pbx = start('voicemail', USERS, extra_xml=DIALPLAN)
+    t.run(deposit_hangup, pbx)
+    t.run(deposit_hash, pbx)
+    t.run(deposit_silence, pbx)
+    t.run(deposit_short, pbx)
+    t.run(crash_while_recording, pbx)
+    t.current = 'end'
+    t.check(pbx.alive(), 'daemon died')
+    t.check(pbx.stop() == 0, 'daemon did not exit 0 on SIGTERM')
+
+
+if __name__ == '__main__':
+    harness.main('test_voicemail', body)
