@@ -28,6 +28,7 @@
 #include "sipstack.h"
 #include "trunk.h"
 #include "vm.h"
+#include "mwi.h"
 #include "store.h"
 #include "daemon.h"
 
@@ -44,6 +45,7 @@ struct daemon {
 	struct callmgr *calls;
 	struct trunkset *trunks;
 	struct vm *vm;
+	struct mwi *mwi;
 	struct ctl *ctl;
 	int sigfd;
 	int lockfd;
@@ -330,6 +332,12 @@ static int do_reload(struct daemon *d, struct re_printf *pf)
 }
 
 
+static void vm_changed(const char *mailbox, void *arg)
+{
+	mwi_update(arg, mailbox);
+}
+
+
 static int ctl_handler(struct re_printf *pf, int argc, char *argv[],
 		       void *arg)
 {
@@ -461,6 +469,7 @@ static void daemon_close(struct daemon *d)
 	d->trunks = mem_deref(d->trunks);  /* after the calls on them */
 	d->vm = mem_deref(d->vm);          /* after the calls: their messages
 	                                      are written before the store */
+	d->mwi = mem_deref(d->mwi);
 	media_stop();                /* after the calls' endpoints */
 	wheel_close();
 	d->cdr = mem_deref(d->cdr);
@@ -564,6 +573,10 @@ int daemon_run(const char *confdir, const char *datadir)
 		err = vm_alloc(&d.vm, d.store, d.datadir);
 	if (!err)
 		callmgr_set_vm(d.calls, d.vm);
+	if (!err)
+		err = mwi_alloc(&d.mwi, d.ss, d.reg, d.store);
+	if (!err)
+		vm_set_changeh(d.vm, vm_changed, d.mwi);
 	if (err) {
 		log_error("cannot start the call engine: %m", err);
 		goto out;

@@ -289,6 +289,12 @@ struct sip *sipstack_sip(const struct sipstack *ss)
 }
 
 
+const char *sipstack_domain(const struct sipstack *ss)
+{
+	return ss ? ss->domain : NULL;
+}
+
+
 int sipstack_set_domain(struct sipstack *ss, const char *domain)
 {
 	char *d = NULL;

@@ -16,6 +16,9 @@ struct dnsc *sipstack_dnsc(const struct sipstack *ss);
 /** Whether host (a Request-URI / To host) names this PBX. */
 bool sipstack_is_local(const struct sipstack *ss, const struct pl *host);
 
+/** The served domain (the digest realm) */
+const char *sipstack_domain(const struct sipstack *ss);
+
 /** Update the served domain after a reload (listeners stay). */
 int  sipstack_set_domain(struct sipstack *ss, const char *domain);
 

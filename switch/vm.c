@@ -55,6 +55,8 @@ struct vm {
 	struct vm_rec *list;          /* the writer's, under lock */
 	struct vm_rec *done;          /* finished, for the signalling thread */
 	bool quit;
+	vm_change_h *changeh;
+	void *change_arg;
 };
 
 
@@ -196,10 +198,23 @@ static void finished(struct vm *vm, struct vm_rec *rec)
 			 rec->mailbox, (unsigned long long)ms,
 			 rec->caller ? rec->caller : "?", rec->file);
 
+	if (!err && vm->changeh)
+		vm->changeh(rec->mailbox, vm->change_arg);
+
 	if (rec->doneh)
 		rec->doneh(err, row, ms, rec->arg);
 
 	rec_free(rec);
+}
+
+
+void vm_set_changeh(struct vm *vm, vm_change_h *h, void *arg)
+{
+	if (!vm)
+		return;
+
+	vm->changeh = h;
+	vm->change_arg = arg;
 }
 
 

@@ -25,6 +25,10 @@ typedef void (vm_done_h)(int err, int64_t id, uint64_t duration_ms,
 
 int  vm_alloc(struct vm **vmp, struct store *st, const char *datadir);
 
+/** Called on the signalling thread when a mailbox's index changed */
+typedef void (vm_change_h)(const char *mailbox, void *arg);
+void vm_set_changeh(struct vm *vm, vm_change_h *h, void *arg);
+
 /**
  * Start recording ep into mailbox. caller / caller_name go into the
  * index. The recording holds a reference to nothing of the call: stop

@@ -14,6 +14,9 @@ dialplan runs `voicemail 1002`: the PBX answers, beeps (a 1 kHz tone of
 - silence: 1.5 s of tone and then nothing: the PBX ends the call after
   5 s of silence and keeps the message.
 - short: 0.5 s and BYE: not kept (under a second), no file left.
+- mwi: 1002's phone SUBSCRIBEs to message-summary (digest): a NOTIFY
+  at once with Messages-Waiting and the index's counts, and another
+  with one more new message after 1001 leaves one (RFC 3842).
 - crash: 2 s into a message the daemon is killed (SIGKILL): after a
   restart the index has no row for it, and every row's file exists.
 """
@@ -188,6 +191,77 @@ def deposit_short(t, pbx):
         p.close()
 
 
+def reply_to(c, req, code=200, reason='OK'):
+    lines = ['SIP/2.0 %d %s' % (code, reason)]
+    for h, name in (('via', 'Via'), ('from', 'From'), ('to', 'To'),
+                    ('call-id', 'Call-ID'), ('cseq', 'CSeq')):
+        for v in req.get_all(h):
+            lines.append('%s: %s' % (name, v))
+    lines.append('Content-Length: 0')
+    c.send_raw(('\r\n'.join(lines) + '\r\n\r\n').encode())
+
+
+def next_notify(c, timeout=5):
+    """The next NOTIFY's body (answered 200), or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = c.recv(deadline - time.monotonic())
+        if m is None:
+            return None
+        if m.method == 'NOTIFY':
+            reply_to(c, m)
+            return m.body.decode(errors='replace'), m
+    return None
+
+
+def mwi(t, pbx):
+    """1002's phone subscribes to message-summary: a NOTIFY with the
+    index's counts at once, and another when a message is left."""
+    n = len(messages(pbx))
+    c = harness.SipClient(pbx)
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        ruri = 'sip:1002@%s' % pbx.domain
+        aor = '<sip:1002@%s>' % pbx.domain
+        hs = ['Event: message-summary',
+              'Accept: application/simple-message-summary',
+              'Contact: %s' % c.contact('1002'), 'Expires: 600']
+        r = c.request('SUBSCRIBE', ruri, hs, frm=aor, to=aor)
+        t.require(r is not None and r.status == 407, 'SUBSCRIBE without '
+                  'credentials: %s' % (r and r.start))
+        a = harness.authorization(harness.pick_challenge(r), '1002',
+                                  PW['1002'], 'SUBSCRIBE', ruri)
+        r = c.request('SUBSCRIBE', ruri, hs + ['Proxy-Authorization: %s'
+                                               % a], frm=aor, to=aor)
+        t.require(r is not None and r.status == 200, 'SUBSCRIBE: %s'
+                  % (r and r.start))
+        got = next_notify(c)
+        t.require(got, 'no NOTIFY after the SUBSCRIBE')
+        body, msg = got
+        log('  first NOTIFY: %s' % body.replace('\r\n', ' | '))
+        t.check('message-summary' in (msg.get('event') or ''),
+                'Event: %r' % msg.get('event'))
+        t.check(re.search(r'Messages-Waiting: %s' % ('yes' if n else 'no'),
+                          body) and
+                re.search(r'Voice-Message: %d/0' % n, body),
+                'counts %d/0 expected: %s' % (n, body))
+
+        t.require(p.register().status == 200, 'REGISTER 1001')
+        call_vm(t, pbx, p)
+        send_tone(p, 1.5)
+        p.hangup()
+        got = next_notify(c, 8)
+        t.require(got, 'no NOTIFY after a message was left')
+        body = got[0]
+        log('  after a message: %s' % body.replace('\r\n', ' | '))
+        t.check(re.search(r'Messages-Waiting: yes', body) and
+                re.search(r'Voice-Message: %d/0' % (n + 1), body),
+                'counts %d/0 expected: %s' % (n + 1, body))
+    finally:
+        p.close()
+        c.close()
+
+
 def crash_while_recording(t, pbx):
     p = Phone(pbx, '1001', PW['1001'])
     try:
@@ -214,6 +288,7 @@ def body(start, t):
     t.run(deposit_hash, pbx)
     t.run(deposit_silence, pbx)
     t.run(deposit_short, pbx)
+    t.run(mwi, pbx)
     t.run(crash_while_recording, pbx)
     t.current = 'end'
     t.check(pbx.alive(), 'daemon died')
