@@ -55,6 +55,10 @@ fi
 say "ninja -C build"
 ninja -C build
 
+# ----------------------------------------------------------------- prompts
+say "spoken prompts (espeak-ng, sox) in etc/sounds"
+sh contrib/prompts.sh etc
+
 # ---------------------------------------------------------------- data dir
 mkdir -p var/tls
 tls=var/tls

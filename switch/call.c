@@ -56,6 +56,7 @@ static void call_destructor(void *arg)
 		vm_rec_forget(call->vm);
 	}
 	mem_deref(call->vm_box);
+	mem_deref(call->vm_greet);
 	wtmr_cancel(&call->tmr);
 	wtmr_cancel(&call->tmr_end);
 	tmr_cancel(&call->tmr_gc);

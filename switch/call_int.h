@@ -118,6 +118,7 @@ struct call {
 	struct player *player;        /* playback in progress */
 	struct vm_rec *vm;            /* a voicemail being recorded */
 	char *vm_box;
+	struct vm_greet *vm_greet;    /* the greeting's files, in turn */
 	struct player_rtp a_rtp;      /* our RTP stream to the caller */
 	struct wtmr tmr;              /* sleep, bridge timeout */
 	struct wtmr tmr_end;          /* deferred teardown */

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include "core.h"
 #include "app.h"
 #include "cause.h"
@@ -232,8 +233,107 @@ static void vm_beep_done(int err, void *arg)
 }
 
 
-/* voicemail MAILBOX: answer, beep, record until the caller hangs up,
- * presses #, stays silent or reaches the maximum length */
+/* The greeting, file after file, then the beep */
+enum { VM_GREET_MAX = 16 };
+
+struct vm_greet {
+	unsigned n, i;
+	char path[VM_GREET_MAX][300];
+};
+
+
+static void vm_play_next(struct call *call);
+
+
+static void vm_greet_done(int err, void *arg)
+{
+	struct call *call = arg;
+
+	call->player = mem_deref(call->player);
+	if (err)
+		log_warn("%s: voicemail greeting: %m", call->id, err);
+	vm_play_next(call);
+}
+
+
+static void vm_play_next(struct call *call)
+{
+	struct vm_greet *g = call->vm_greet;
+	uint8_t pt = call->a_mc.codec && (call->a_mc.codec->pt == 0 ||
+					  call->a_mc.codec->pt == 8) ?
+		call->a_mc.pt : 0;
+	int err;
+
+	/* our prompts are G.711 (transcoded by the worker for others) */
+	while (g && g->i < g->n) {
+		err = player_alloc(&call->player, call->a_ep, &call->a_rtp,
+				   pt, g->path[g->i++], vm_greet_done, call);
+		if (!err)
+			return;
+		log_warn("%s: voicemail greeting %s: %m", call->id,
+			 g->path[g->i - 1], err);
+	}
+
+	err = player_alloc(&call->player, call->a_ep, &call->a_rtp, pt,
+			   "tone://1000,300,0,1", vm_beep_done, call);
+	if (err)
+		vm_beep_done(err, call);
+}
+
+
+static void greet_add(struct vm_greet *g, const char *dir, const char *name)
+{
+	if (g->n == VM_GREET_MAX)
+		return;
+
+	(void)re_snprintf(g->path[g->n], sizeof(g->path[g->n]), "%s/%s.wav",
+			  dir, name);
+	if (access(g->path[g->n], R_OK) == 0)
+		++g->n;
+}
+
+
+/* The mailbox's own greeting (greeting-busy or greeting-unavailable in
+ * its folder), else the spoken default that says the extension, from
+ * the prompts in CONFDIR/sounds (contrib/prompts.sh); none: the beep */
+static int vm_greeting(struct call *call, bool busy)
+{
+	struct vm_greet *g;
+	char dir[300], sounds[300];
+	const char *p;
+
+	g = mem_zalloc(sizeof(*g), NULL);
+	if (!g)
+		return ENOMEM;
+
+	(void)re_snprintf(dir, sizeof(dir), "%s/voicemail/%s",
+			  vm_datadir(call->cm->vm), call->vm_box);
+	greet_add(g, dir, busy ? "greeting-busy" : "greeting-unavailable");
+	if (!g->n) {
+		(void)re_snprintf(sounds, sizeof(sounds), "%s/sounds",
+				  call->cfg->confdir);
+		greet_add(g, sounds, "vm-person");
+		for (p = call->vm_box; g->n && *p; p++) {
+			char d[16];
+
+			(void)re_snprintf(d, sizeof(d), "digit-%c", *p);
+			if (*p >= '0' && *p <= '9')
+				greet_add(g, sounds, d);
+		}
+		if (g->n)
+			greet_add(g, sounds, busy ? "vm-busy" :
+				  "vm-unavailable");
+		greet_add(g, sounds, "vm-leave-message");
+	}
+
+	mem_deref(call->vm_greet);
+	call->vm_greet = g;
+	return 0;
+}
+
+
+/* voicemail MAILBOX: answer, greet, beep, record until the caller hangs
+ * up, presses #, stays silent or reaches the maximum length */
 static int run_voicemail(struct call *call, const char *data)
 {
 	struct le *le;
@@ -269,13 +369,13 @@ static int run_voicemail(struct call *call, const char *data)
 		call_publish(call, EVENT_CALL_ANSWERED);
 	}
 
-	/* our beep is G.711 (transcoded by the worker for other codecs) */
-	err = player_alloc(&call->player, call->a_ep, &call->a_rtp,
-			   call->a_mc.codec && (call->a_mc.codec->pt == 0 ||
-						call->a_mc.codec->pt == 8) ?
-			   call->a_mc.pt : 0, "tone://1000,300,0,1",
-			   vm_beep_done, call);
-	return err;
+	/* a bridge that found the callee busy (Q.850 17) */
+	err = vm_greeting(call, call->bridge_cause == 17);
+	if (err)
+		return err;
+
+	vm_play_next(call);
+	return 0;
 }
 
 

@@ -208,6 +208,12 @@ static void finished(struct vm *vm, struct vm_rec *rec)
 }
 
 
+const char *vm_datadir(const struct vm *vm)
+{
+	return vm ? vm->datadir : NULL;
+}
+
+
 void vm_set_changeh(struct vm *vm, vm_change_h *h, void *arg)
 {
 	if (!vm)

@@ -52,6 +52,9 @@ uint64_t vm_rec_ms(const struct vm_rec *rec);
 uint64_t vm_rec_silent_ms(const struct vm_rec *rec);
 bool     vm_rec_hash(const struct vm_rec *rec);
 
+/** The data folder (mailboxes are in its voicemail/ folder) */
+const char *vm_datadir(const struct vm *vm);
+
 /** ctl voicemail [MAILBOX] */
 int  vm_print(struct re_printf *pf, struct vm *vm, const char *mailbox);
 

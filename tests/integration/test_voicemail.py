@@ -2,6 +2,9 @@
 """Voicemail deposit: a caller leaves a message, the WAV and the index
 row are right, and nothing half-written is ever indexed.
 
+- greeting: with the spoken prompts made (contrib/prompts.sh), the
+  caller hears the default greeting (seconds of speech) before the beep.
+
 A Python phone (1001, PCMU with telephone-event) dials 81002; the
 dialplan runs `voicemail 1002`: the PBX answers, beeps (a 1 kHz tone of
 300 ms, heard by the caller), and records.
@@ -27,6 +30,7 @@ import os
 import re
 import signal
 import struct
+import subprocess
 import time
 import wave
 
@@ -72,14 +76,25 @@ def wav_of(pbx, rel):
     return params, x
 
 
-def call_vm(t, pbx, p):
+def beep_at(pkts):
+    """Index of the first packet of the 1 kHz beep (after any greeting),
+    or None."""
+    for i, d in enumerate(pkts):
+        x = [ULAW[b] for b in rtp_fields(d)[4]]
+        if len(x) >= 160 and rms(x) > 1000 and purity(x, 1000) > 0.9:
+            return i
+    return None
+
+
+def call_vm(t, pbx, p, timeout=15):
     r = p.call('81002', te=101)
     t.require(r is not None and r.status == 200, 'call to voicemail: %s'
               % (r and r.start))
-    # the beep: 300 ms of tone from the PBX, then the recording starts
-    got = wait_until(lambda: len(p.rtp.got) >= 10, 3)
-    t.check(got, 'no beep from the PBX')
-    time.sleep(0.4)
+    # the greeting (if any), the beep: 300 ms of 1 kHz, then recording
+    got = wait_until(lambda: beep_at(p.rtp.packets()) is not None,
+                     timeout, 0.1)
+    t.require(got, 'no beep from the PBX')
+    time.sleep(0.45)
 
 
 def send_tone(p, seconds, seq0=1000):
@@ -262,6 +277,33 @@ def mwi(t, pbx):
         c.close()
 
 
+def greeting(t, pbx):
+    """With the prompts made (contrib/prompts.sh into the config
+    folder), the caller hears the spoken default greeting before the
+    beep: seconds of speech, not silence."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          '..', '..', 'contrib', 'prompts.sh')
+    r = subprocess.run(['sh', script, pbx.confdir], capture_output=True,
+                       text=True, timeout=60)
+    t.require(r.returncode == 0, 'prompts.sh: %s' % r.stderr)
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        t.require(p.register().status == 200, 'REGISTER')
+        call_vm(t, pbx, p)
+        pkts = p.rtp.packets()
+        i = beep_at(pkts)
+        speech = [ULAW[b] for d in pkts[:i] for b in rtp_fields(d)[4]]
+        log('  greeting: %.2f s before the beep, rms %.0f'
+            % (len(speech) / 8000.0, rms(speech) if speech else 0))
+        t.check(len(speech) >= 2 * 8000, 'greeting %.2f s long'
+                % (len(speech) / 8000.0))
+        t.check(speech and rms(speech) > 300, 'the greeting is silence')
+        send_tone(p, 1.2)
+        p.hangup()
+    finally:
+        p.close()
+
+
 def crash_while_recording(t, pbx):
     p = Phone(pbx, '1001', PW['1001'])
     try:
@@ -289,6 +331,7 @@ def body(start, t):
     t.run(deposit_silence, pbx)
     t.run(deposit_short, pbx)
     t.run(mwi, pbx)
+    t.run(greeting, pbx)
     t.run(crash_while_recording, pbx)
     t.current = 'end'
     t.check(pbx.alive(), 'daemon died')
