@@ -298,8 +298,11 @@ def greeting(t, pbx):
         t.check(len(speech) >= 2 * 8000, 'greeting %.2f s long'
                 % (len(speech) / 8000.0))
         t.check(speech and rms(speech) > 300, 'the greeting is silence')
+        n = len(messages(pbx))
         send_tone(p, 1.2)
         p.hangup()
+        t.check(wait_until(lambda: len(messages(pbx)) == n + 1, 5),
+                'the message after the greeting was not kept')
     finally:
         p.close()
 
