@@ -170,8 +170,6 @@ static int run_playback(struct call *call, const char *data)
 
 enum {
 	VM_CHECK_MS   = 200,
-	VM_MAX_MS     = 180000,       /* a message's longest */
-	VM_SILENCE_MS = 5000,         /* the caller has stopped talking */
 };
 
 
@@ -187,16 +185,23 @@ static void vm_done(int err, int64_t id, uint64_t ms, void *arg)
 }
 
 
+static bool vm_say(struct call *call, const char *name);
+
+
 static void vm_check(void *arg)
 {
 	struct call *call = arg;
 	const char *why = NULL;
 
+	bool full = false;
+
 	if (vm_rec_hash(call->vm))
 		why = "# pressed";
-	else if (vm_rec_ms(call->vm) >= VM_MAX_MS)
-		why = "maximum length";
-	else if (vm_rec_silent_ms(call->vm) >= VM_SILENCE_MS)
+	else if (vm_rec_ms(call->vm) >=
+		 call->cfg->voicemail.max_length * 1000ULL)
+		why = "maximum length", full = true;
+	else if (vm_rec_silent_ms(call->vm) >=
+		 call->cfg->voicemail.silence * 1000ULL)
 		why = "silence";
 
 	if (!why) {
@@ -207,7 +212,40 @@ static void vm_check(void *arg)
 	log_info("%s: voicemail %s: recording ends (%s)", call->id,
 		 call->vm_box, why);
 	vm_rec_stop(call->vm);
+
+	/* the caller is told why the recording stopped, then goodbye */
+	if (full && vm_say(call, "vm-max-length"))
+		return;
 	call_end(call, 16, 0, "system");
+}
+
+
+static void vm_said(int err, void *arg)
+{
+	struct call *call = arg;
+	(void)err;
+
+	call->player = mem_deref(call->player);
+	call_end(call, 16, 0, "system");
+}
+
+
+/* A prompt from CONFDIR/sounds, then the end of the call; false if it
+ * cannot be played */
+static bool vm_say(struct call *call, const char *name)
+{
+	char path[300];
+	uint8_t pt = call->a_mc.codec && (call->a_mc.codec->pt == 0 ||
+					  call->a_mc.codec->pt == 8) ?
+		call->a_mc.pt : 0;
+
+	(void)re_snprintf(path, sizeof(path), "%s/sounds/%s.wav",
+			  call->cfg->confdir, name);
+	if (access(path, R_OK))
+		return false;
+
+	return 0 == player_alloc(&call->player, call->a_ep, &call->a_rtp, pt,
+				 path, vm_said, call);
 }
 
 
@@ -367,6 +405,22 @@ static int run_voicemail(struct call *call, const char *data)
 		call->answer = call_now_ms();
 		call_watch_media(call);
 		call_publish(call, EVENT_CALL_ANSWERED);
+	}
+
+	/* a full mailbox takes no more: the caller is told so */
+	{
+		uint32_t nnew = 0, nold = 0;
+
+		if (!vm_count(call->cm->vm, call->vm_box, &nnew, &nold) &&
+		    nnew + nold >= call->cfg->voicemail.max_messages) {
+			log_info("%s: voicemail %s: full (%u messages)",
+				 call->id, call->vm_box, nnew + nold);
+			(void)mbuf_printf(call->legs, "voicemail %s: full\n",
+					  call->vm_box);
+			if (!vm_say(call, "vm-full"))
+				call_end(call, 16, 0, "system");
+			return 0;
+		}
 	}
 
 	/* a bridge that found the callee busy (Q.850 17) */

@@ -70,6 +70,9 @@ int config_alloc(struct config **cfgp, const char *confdir)
 	cfg->media.port_max   = 30000;
 	cfg->media.timeout_ms = 60000;
 	cfg->calls.timeout    = 30;
+	cfg->voicemail.max_messages = 100;
+	cfg->voicemail.max_length   = 180;
+	cfg->voicemail.silence      = 5;
 
 	/* wideband first: two HD phones talk HD; a shared codec is always
 	 * preferred to transcoding (sdpneg.h) */

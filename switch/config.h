@@ -142,6 +142,12 @@ struct config {
 	} calls;
 
 	struct {
+		uint32_t max_messages; /* a mailbox holds at most */
+		uint32_t max_length;   /* seconds of one message */
+		uint32_t silence;      /* seconds of silence end it */
+	} voicemail;
+
+	struct {
 		struct sa servers[4];  /* none: /etc/resolv.conf's */
 		unsigned n;
 	} dns;

@@ -590,6 +590,17 @@ static int load_settings(struct loader *ld, const xmlNode *set)
 		else if (is_elem(n, "auth")) {
 			load_auth(ld, n);
 		}
+		else if (is_elem(n, "voicemail")) {
+			attr_count(ld, n, "max-messages",
+				   &cfg->voicemail.max_messages);
+			attr_seconds(ld, n, "max-length",
+				     &cfg->voicemail.max_length);
+			attr_seconds(ld, n, "silence", &cfg->voicemail.silence);
+			if (!cfg->voicemail.max_length ||
+			    !cfg->voicemail.silence)
+				add_error_at(ld, n, "voicemail: max-length and "
+					     "silence must be above 0");
+		}
 		else if (is_elem(n, "dns")) {
 			char *v = attr(n, "servers"), *tok, *save = NULL;
 			char *p = v;

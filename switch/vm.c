@@ -208,6 +208,13 @@ static void finished(struct vm *vm, struct vm_rec *rec)
 }
 
 
+int vm_count(struct vm *vm, const char *mailbox, uint32_t *newp,
+	     uint32_t *oldp)
+{
+	return vm ? store_vm_count(vm->st, mailbox, newp, oldp) : EINVAL;
+}
+
+
 const char *vm_datadir(const struct vm *vm)
 {
 	return vm ? vm->datadir : NULL;

@@ -52,6 +52,10 @@ uint64_t vm_rec_ms(const struct vm_rec *rec);
 uint64_t vm_rec_silent_ms(const struct vm_rec *rec);
 bool     vm_rec_hash(const struct vm_rec *rec);
 
+/** Messages in mailbox: new (not heard) and old */
+int  vm_count(struct vm *vm, const char *mailbox, uint32_t *newp,
+	      uint32_t *oldp);
+
 /** The data folder (mailboxes are in its voicemail/ folder) */
 const char *vm_datadir(const struct vm *vm);
 

@@ -20,6 +20,9 @@ dialplan runs `voicemail 1002`: the PBX answers, beeps (a 1 kHz tone of
 - mwi: 1002's phone SUBSCRIBEs to message-summary (digest): a NOTIFY
   at once with Messages-Waiting and the index's counts, and another
   with one more new message after 1001 leaves one (RFC 3842).
+- limits (a second daemon, max-messages 1, max-length 2 s): a longer
+  message is cut at 2 s and the caller hears why; the next caller hears
+  the mailbox is full, no beep, nothing recorded.
 - crash: 2 s into a message the daemon is killed (SIGKILL): after a
   restart the index has no row for it, and every row's file exists.
 """
@@ -281,11 +284,7 @@ def greeting(t, pbx):
     """With the prompts made (contrib/prompts.sh into the config
     folder), the caller hears the spoken default greeting before the
     beep: seconds of speech, not silence."""
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                          '..', '..', 'contrib', 'prompts.sh')
-    r = subprocess.run(['sh', script, pbx.confdir], capture_output=True,
-                       text=True, timeout=60)
-    t.require(r.returncode == 0, 'prompts.sh: %s' % r.stderr)
+    make_prompts(t, pbx)
     p = Phone(pbx, '1001', PW['1001'])
     try:
         t.require(p.register().status == 200, 'REGISTER')
@@ -303,6 +302,59 @@ def greeting(t, pbx):
         p.hangup()
         t.check(wait_until(lambda: len(messages(pbx)) == n + 1, 5),
                 'the message after the greeting was not kept')
+    finally:
+        p.close()
+
+
+def make_prompts(t, pbx):
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          '..', '..', 'contrib', 'prompts.sh')
+    r = subprocess.run(['sh', script, pbx.confdir], capture_output=True,
+                       text=True, timeout=60)
+    t.require(r.returncode == 0, 'prompts.sh: %s' % r.stderr)
+
+
+def limits(t, pbx):
+    """<voicemail max-messages="1" max-length="2s">: a 4 s message is cut
+    at 2 s, the caller hears why and gets a BYE; the next caller finds
+    the mailbox full, hears so, and nothing is recorded."""
+    make_prompts(t, pbx)
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        t.require(p.register().status == 200, 'REGISTER')
+        call_vm(t, pbx, p)
+        n0 = len(p.rtp.got)
+        p.rtp.send_stream(p.remote_media, tone_stream(1000, 200), pace=0.02)
+        bye = p.await_bye(10)
+        t.check(bye is not None, 'no BYE at the maximum length')
+        said = len(p.rtp.got) - n0
+        log('  max length: %d packets of prompt after the cut' % said)
+        t.check(said >= 50, 'the caller was not told (%d packets)' % said)
+        msgs = wait_until(lambda: messages(pbx), 5)
+        t.require(msgs, 'the message cut at max-length was not kept')
+        t.check(1.7 <= msgs[0][2] <= 2.3, 'cut at %.3f s, want 2'
+                % msgs[0][2])
+        p.rtp.wait_sent(6)
+    finally:
+        p.close()
+
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        t.require(p.register().status == 200, 'REGISTER')
+        r = p.call('81002', te=101)
+        t.require(r is not None and r.status == 200, 'call: %s'
+                  % (r and r.start))
+        bye = p.await_bye(15)
+        t.check(bye is not None, 'a full mailbox did not hang up')
+        log('  full mailbox: %d packets of prompt, then BYE'
+            % len(p.rtp.got))
+        t.check(len(p.rtp.got) >= 50, 'the caller was not told it is '
+                'full')
+        t.check(beep_at(p.rtp.packets()) is None, 'a beep for a full '
+                'mailbox')
+        time.sleep(0.5)
+        t.check(len(messages(pbx)) == 1, 'a full mailbox took a message: '
+                '%r' % messages(pbx))
     finally:
         p.close()
 
@@ -339,6 +391,13 @@ def body(start, t):
     t.current = 'end'
     t.check(pbx.alive(), 'daemon died')
     t.check(pbx.stop() == 0, 'daemon did not exit 0 on SIGTERM')
+
+    small = start('voicemail-limits', USERS, extra_xml=DIALPLAN,
+                  settings_xml='<voicemail max-messages="1" '
+                  'max-length="2s"/>')
+    t.run(limits, small)
+    t.current = 'end (limits)'
+    t.check(small.stop() == 0, 'daemon did not exit 0 on SIGTERM')
 
 
 if __name__ == '__main__':
