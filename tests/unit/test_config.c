@@ -219,8 +219,8 @@ static void test_unknown_element_and_attribute(void **state)
 		"(allowed: transport, address, cert, ca, verify-client)\n"
 		"switchboard.xml:3: <listen>: missing attribute \"address\"\n"
 		"switchboard.xml:4: unknown element <listne> inside <settings> "
-		"(allowed: domain, listen, media, dns, limits, http, node, "
-		"registrar, auth, store, log)\n");
+		"(allowed: domain, listen, media, voicemail, dns, limits, http, "
+		"node, registrar, auth, store, log)\n");
 }
 
 
