@@ -50,6 +50,7 @@ struct config_user {
 	uint32_t max_contacts; /* 0: the registrar default   */
 	struct codec_list codecs;  /* n == 0: media.codecs      */
 	enum cos cos;
+	bool mwi_unsolicited;  /* NOTIFY without a subscription */
 	char *file;            /* where it was defined         */
 	int line;
 };

@@ -698,6 +698,13 @@ static int load_user(struct loader *ld, const xmlNode *n)
 	attr_count(ld, n, "max-contacts", &u->max_contacts);
 	attr_codecs(ld, n, &u->codecs);
 
+	{
+		char *v = attr(n, "mwi");
+
+		u->mwi_unsolicited = v && !strcmp(v, "unsolicited");
+		xmlFree(v);
+	}
+
 	u->cos = COS_NATIONAL;
 	{
 		char *cos = attr(n, "cos");

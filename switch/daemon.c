@@ -574,7 +574,8 @@ int daemon_run(const char *confdir, const char *datadir)
 	if (!err)
 		callmgr_set_vm(d.calls, d.vm);
 	if (!err)
-		err = mwi_alloc(&d.mwi, d.ss, d.reg, d.store);
+		err = mwi_alloc(&d.mwi, d.ss, d.reg, d.store, d.loc,
+				&d.cfg);
 	if (!err)
 		vm_set_changeh(d.vm, vm_changed, d.mwi);
 	if (err) {

@@ -9,8 +9,13 @@ struct registrar;
 struct sipstack;
 struct store;
 
+struct location;
+struct config;
+
+/** cfgp: where the daemon keeps its current config (reloads) */
 int  mwi_alloc(struct mwi **mwip, struct sipstack *ss, struct registrar *reg,
-	       struct store *st);
+	       struct store *st, struct location *loc,
+	       struct config *const *cfgp);
 
 /** The mailbox changed: every phone watching it gets a NOTIFY */
 void mwi_update(struct mwi *mwi, const char *mailbox);

@@ -42,6 +42,8 @@ struct registrar {
 	struct lockout *lockout;
 	struct hash *creds;         /* struct cred by user */
 	struct registrar_stats stats;
+	registrar_reg_h *regh;
+	void *reg_arg;
 };
 
 struct reg_req {
@@ -350,6 +352,20 @@ static void reply_ok(struct registrar *r, const struct sip_msg *msg,
 			 "Content-Length: 0\r\n"
 			 "\r\n",
 			 print_contacts, &co, print_date, NULL);
+
+	/* after the 200: whoever wants to greet the phone (the lamp) */
+	if (r->regh)
+		r->regh(aor, r->reg_arg);
+}
+
+
+void registrar_set_regh(struct registrar *r, registrar_reg_h *h, void *arg)
+{
+	if (!r)
+		return;
+
+	r->regh = h;
+	r->reg_arg = arg;
 }
 
 

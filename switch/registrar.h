@@ -27,6 +27,10 @@ int  registrar_set_config(struct registrar *r, struct config *cfg);
 bool registrar_authenticate(struct registrar *r, const struct sip_msg *msg,
 			    const struct config_user **userp);
 
+/** Called after every REGISTER answered 200 (user id) */
+typedef void (registrar_reg_h)(const char *user, void *arg);
+void registrar_set_regh(struct registrar *r, registrar_reg_h *h, void *arg);
+
 struct registrar_stats {
 	uint64_t requests;     /* REGISTERs seen            */
 	uint64_t ok;           /* answered 200              */

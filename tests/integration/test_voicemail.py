@@ -23,6 +23,9 @@ dialplan runs `voicemail 1002`: the PBX answers, beeps (a 1 kHz tone of
 - limits (a second daemon, max-messages 1, max-length 2 s): a longer
   message is cut at 2 s and the caller hears why; the next caller hears
   the mailbox is full, no beep, nothing recorded.
+- mwi_unsolicited: 1003 (mwi="unsolicited") does not subscribe: its
+  phone gets a NOTIFY (Subscription-State: terminated) when it
+  registers, and another with 1/0 after a message is left.
 - crash: 2 s into a message the daemon is killed (SIGKILL): after a
   restart the index has no row for it, and every row's file exists.
 """
@@ -43,7 +46,8 @@ from test_media import (Phone, PTIME_SAMPLES, RATE, dominant, purity, rms,
                         rtp_fields, rtp_packet, tone_stream, ULAW)
 
 USERS = [{'id': '1001', 'password': 'secret1001'},
-         {'id': '1002', 'password': 'secret1002'}]
+         {'id': '1002', 'password': 'secret1002'},
+         {'id': '1003', 'password': 'secret1003', 'mwi': 'unsolicited'}]
 PW = {u['id']: u['password'] for u in USERS}
 
 DIALPLAN = '''  <dialplan>
@@ -280,6 +284,40 @@ def mwi(t, pbx):
         c.close()
 
 
+def mwi_unsolicited(t, pbx):
+    """1003 (mwi="unsolicited") does not subscribe: its phone gets a
+    NOTIFY when it registers and another when a message is left."""
+    c = harness.SipClient(pbx)
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        first, final = c.register('1003', PW['1003'], expires=600)
+        t.require(final is not None and final.status == 200,
+                  'REGISTER 1003: %s' % (final and final.start))
+        got = next_notify(c)
+        t.require(got, 'no NOTIFY after the REGISTER')
+        body, msg = got
+        log('  on register: %s' % body.replace('\r\n', ' | '))
+        t.check('terminated' in (msg.get('subscription-state') or '') and
+                'Messages-Waiting: no' in body and '0/0' in body,
+                'unsolicited NOTIFY: %s / %r' % (body,
+                                                 msg.get('subscription-state')))
+        t.require(p.register().status == 200, 'REGISTER 1001')
+        r = p.call('81003', te=101)
+        t.require(r is not None and r.status == 200, 'call 81003')
+        wait_until(lambda: beep_at(p.rtp.packets()) is not None, 15, 0.1)
+        time.sleep(0.45)
+        send_tone(p, 1.5)
+        p.hangup()
+        got = next_notify(c, 8)
+        t.require(got, 'no NOTIFY after a message for 1003')
+        log('  after a message: %s' % got[0].replace('\r\n', ' | '))
+        t.check('Messages-Waiting: yes' in got[0] and '1/0' in got[0],
+                'counts: %s' % got[0])
+    finally:
+        p.close()
+        c.close()
+
+
 def greeting(t, pbx):
     """With the prompts made (contrib/prompts.sh into the config
     folder), the caller hears the spoken default greeting before the
@@ -386,6 +424,7 @@ def body(start, t):
     t.run(deposit_silence, pbx)
     t.run(deposit_short, pbx)
     t.run(mwi, pbx)
+    t.run(mwi_unsolicited, pbx)
     t.run(greeting, pbx)
     t.run(crash_while_recording, pbx)
     t.current = 'end'

@@ -258,7 +258,7 @@ static void test_included_file_names_itself(void **state)
 		"</directory>\n",
 		"inc.xml:4: <user>: unknown attribute \"colour\" (allowed: id, "
 		"name, password, ha1, ha1-sha256, context, mailbox, vm-pin, "
-		"location, cos, site, max-contacts, codecs)\n");
+		"location, cos, site, max-contacts, codecs, mwi)\n");
 }
 
 
