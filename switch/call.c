@@ -611,6 +611,49 @@ static bool cancel_match_handler(struct le *le, void *arg)
 }
 
 
+/* RFC 4458: sip:voicemail@PBX;target=sip:1002%40PBX;cause=486 asks for
+ * the mailbox of target, with the greeting for the cause (486 busy,
+ * 480/408/487 unavailable). The dialplan decides what to do with it:
+ * ${vm_target} and ${vm_cause} are set (etc/dialplan/default.xml). */
+static void voicemail_uri(struct call *call, const struct sip_msg *msg)
+{
+	struct pl target, cause, user;
+	char *t = NULL, *c = NULL;
+
+	if (pl_strcasecmp(&msg->uri.user, "voicemail") ||
+	    msg_param_decode(&msg->uri.params, "target", &target))
+		return;
+
+	if (re_sdprintf(&t, "%H", uri_param_unescape, &target))
+		return;
+
+	/* the target's user part: sip:1002@host, or a bare 1002 */
+	if (re_regex(t, strlen(t), "sip[s]*:[^@;>]+", NULL, &user) &&
+	    re_regex(t, strlen(t), "[^@;>]+", &user)) {
+		mem_deref(t);
+		return;
+	}
+
+	if (!re_sdprintf(&c, "%r", &user))
+		(void)call_var_set(call, "vm_target", c);
+	mem_deref(c);
+	c = NULL;
+
+	if (!msg_param_decode(&msg->uri.params, "cause", &cause)) {
+		if (!re_sdprintf(&c, "%r", &cause))
+			(void)call_var_set(call, "vm_cause", c);
+		/* the greeting: busy for 486 (Q.850 17) */
+		if (!pl_strcmp(&cause, "486"))
+			call->bridge_cause = 17;
+	}
+
+	log_info("%s: RFC 4458 voicemail for %s (cause %s)", call->id,
+		 call_var(call, "vm_target"), c ? c : "-");
+	mem_deref(c);
+	mem_deref(t);
+}
+
+
 static bool offer_usable(const struct call *call)
 {
 	const struct codec_list *l = config_user_codecs(call->cfg,
@@ -723,6 +766,8 @@ static int call_alloc(struct call **callp, struct callport *port,
 	if (err)
 		goto out;
 	media_ep_set_remote(call->a_ep, &raddr);
+
+	voicemail_uri(call, msg);
 
 	call_channel(&ch, call);
 	err = dialplan_hunt(cfg->dialplan, &ch, &call->steps, &ext,

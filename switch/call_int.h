@@ -146,6 +146,7 @@ void call_end(struct call *call, int cause, uint16_t scode,
 	      const char *side);
 /* call_steps.c */
 const char *call_var(const struct call *call, const char *name);
+int  call_var_set(struct call *call, const char *name, const char *value);
 int  call_accept_early(struct call *call, uint16_t scode,
 		       const struct mbuf *b_sdp);
 void call_answered(struct call *call, struct bleg *winner);

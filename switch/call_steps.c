@@ -89,6 +89,19 @@ static int var_set(struct call *call, const char *assignment)
 }
 
 
+int call_var_set(struct call *call, const char *name, const char *value)
+{
+	char *a = NULL;
+	int err;
+
+	err = re_sdprintf(&a, "%s=%s", name, value);
+	if (!err)
+		err = var_set(call, a);
+	mem_deref(a);
+	return err;
+}
+
+
 static const char *var_handler(const char *name, void *arg)
 {
 	return call_var(arg, name);

@@ -424,13 +424,13 @@ class Phone:
         return r
 
     # -- caller side
-    def call(self, callee, pt=0, timeout=15.0, te=None):
-        """INVITE callee, answer the 407 once, ACK the 200. Returns the
-        final response (None on timeout)."""
+    def call(self, callee, pt=0, timeout=15.0, te=None, ruri=None):
+        """INVITE callee (or the Request-URI ruri), answer the 407 once,
+        ACK the 200. Returns the final response (None on timeout)."""
         callid = rand_token(16) + '@test'
         ltag = rand_token(8)
         frm = '<%s>;tag=%s' % (self.uri, ltag)
-        ruri = 'sip:%s@%s' % (callee, self.pbx.domain)
+        ruri = ruri or 'sip:%s@%s' % (callee, self.pbx.domain)
         to = '<%s>' % ruri
         body = sdp(self.user, self.rtp.port, pt, te)
         auth = []

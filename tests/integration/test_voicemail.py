@@ -26,6 +26,8 @@ dialplan runs `voicemail 1002`: the PBX answers, beeps (a 1 kHz tone of
 - mwi_unsolicited: 1003 (mwi="unsolicited") does not subscribe: its
   phone gets a NOTIFY (Subscription-State: terminated) when it
   registers, and another with 1/0 after a message is left.
+- rfc4458: an INVITE to sip:voicemail@PBX;target=...;cause=486 leaves
+  a message for the target (through the dialplan's ${vm_target}).
 - crash: 2 s into a message the daemon is killed (SIGKILL): after a
   restart the index has no row for it, and every row's file exists.
 """
@@ -52,6 +54,12 @@ PW = {u['id']: u['password'] for u in USERS}
 
 DIALPLAN = '''  <dialplan>
     <context name="default">
+      <extension name="voicemail-uri">
+        <condition field="destination_number" expression="^voicemail$"/>
+        <condition field="${vm_target}" expression="^(\\d+)$">
+          <action application="voicemail" data="$1"/>
+        </condition>
+      </extension>
       <extension name="vm">
         <condition field="destination_number" expression="^8(\\d{4})$">
           <action application="voicemail" data="$1"/>
@@ -318,6 +326,30 @@ def mwi_unsolicited(t, pbx):
         c.close()
 
 
+def rfc4458(t, pbx):
+    """An INVITE to sip:voicemail@PBX;target=sip:1002%40PBX;cause=486
+    (RFC 4458) leaves a message in 1002's mailbox."""
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        t.require(p.register().status == 200, 'REGISTER')
+        n = len(messages(pbx))
+        ruri = ('sip:voicemail@%s;target=sip:1002%%40%s;cause=486'
+                % (pbx.domain, pbx.domain))
+        r = p.call('voicemail', te=101, ruri=ruri)
+        t.require(r is not None and r.status == 200, 'RFC 4458 INVITE: '
+                  '%s' % (r and r.start))
+        wait_until(lambda: beep_at(p.rtp.packets()) is not None, 15, 0.1)
+        time.sleep(0.45)
+        send_tone(p, 1.5)
+        p.hangup()
+        t.check(wait_until(lambda: len(messages(pbx)) == n + 1, 5),
+                'no message in 1002 for the voicemail URI')
+        t.check('RFC 4458 voicemail for 1002 (cause 486)' in
+                harness._read(pbx.logfile), 'log: target and cause')
+    finally:
+        p.close()
+
+
 def greeting(t, pbx):
     """With the prompts made (contrib/prompts.sh into the config
     folder), the caller hears the spoken default greeting before the
@@ -425,6 +457,7 @@ def body(start, t):
     t.run(deposit_short, pbx)
     t.run(mwi, pbx)
     t.run(mwi_unsolicited, pbx)
+    t.run(rfc4458, pbx)
     t.run(greeting, pbx)
     t.run(crash_while_recording, pbx)
     t.current = 'end'
