@@ -611,8 +611,8 @@ static int load_settings(struct loader *ld, const xmlNode *set)
 					break;
 				if (sa_decode(&cfg->dns.servers[cfg->dns.n],
 					      tok, strlen(tok)))
-					add_error_at(ld, n, "servers: \"%s\" is "
-						     "not an IP:port", tok);
+					add_error_at(ld, n, "servers: \"%s\" "
+						     "is not an IP:port", tok);
 				else
 					++cfg->dns.n;
 			}

@@ -370,9 +370,9 @@ static int ctl_handler(struct re_printf *pf, int argc, char *argv[],
 
 	(void)re_hprintf(pf, "unknown command \"%s\"; try status, "
 			 "registrations [--json], reload, route NUMBER "
-			 "[--from USER], calls [--json], trunks [--json], voicemail "
-			 "[MAILBOX], cdr [--csv] [--limit N], cdr --trace "
-			 "CALL\n", argv[0]);
+			 "[--from USER], calls [--json], trunks [--json], "
+			 "voicemail [MAILBOX], cdr [--csv] [--limit N], "
+			 "cdr --trace CALL\n", argv[0]);
 	return EINVAL;
 }
 

@@ -143,8 +143,8 @@ static void ping_result(struct trunk *t, bool ok)
 		if (t->up && ++t->fail_run >= DOWN_AFTER) {
 			t->up = false;
 			++t->downs;
-			log_warn("trunk %s: down (%u pings failed: %s)", t->name,
-				 t->fail_run, t->last_reason);
+			log_warn("trunk %s: down (%u pings failed: %s)",
+				 t->name, t->fail_run, t->last_reason);
 		}
 	}
 
@@ -743,10 +743,12 @@ int trunkset_print(struct re_printf *pf, const struct trunkset *ts,
 					  t->up ? "up" : "down",
 					  reg_name(t->reg_state), t->reg_scode);
 			err |= json_str(pf, last);
-			err |= re_hprintf(pf, ",\"rtt_ms\":%lld,\"active\":%u,"
-					  "\"max_calls\":%u,\"calls\":%llu,"
-					  "\"downs\":%llu,\"peak_kbps_plan\":%u,"
-					  "\"peak_kbps_ip\":%u,\"codec\":\"%s\"}",
+			err |= re_hprintf(pf, ",\"rtt_ms\":%lld,"
+					  "\"active\":%u,\"max_calls\":%u,"
+					  "\"calls\":%llu,\"downs\":%llu,"
+					  "\"peak_kbps_plan\":%u,"
+					  "\"peak_kbps_ip\":%u,"
+					  "\"codec\":\"%s\"}",
 					  (long long)t->rtt_ms, t->active, max,
 					  (unsigned long long)t->calls,
 					  (unsigned long long)t->downs, plan,
