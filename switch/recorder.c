@@ -6,6 +6,7 @@
  * samples, the reader publishes tail the same way after reading them.
  */
 #include <stdlib.h>
+#include <spandsp.h>
 #include "core.h"
 #include "codec.h"
 #include "resample.h"
@@ -36,6 +37,16 @@ void recorder_free(struct recorder *rec)
 }
 
 
+/* in-band keys (spandsp), on the worker */
+static void dtmf_digits(void *arg, const char *digits, int len)
+{
+	struct recorder *rec = arg;
+
+	if (memchr(digits, '#', (size_t)len))
+		__atomic_store_n(&rec->hash, true, __ATOMIC_RELEASE);
+}
+
+
 int recorder_attach(struct recorder *rec, const struct media_codec *mc)
 {
 	uint32_t rate;
@@ -54,6 +65,12 @@ int recorder_attach(struct recorder *rec, const struct media_codec *mc)
 	err = rec->c->dec_alloc(&rec->dec, mc->fmtp, rate);
 	if (err)
 		return err;
+
+	rec->dtmf = dtmf_rx_init(NULL, dtmf_digits, rec);
+	if (!rec->dtmf) {
+		recorder_detach(rec);
+		return ENOMEM;
+	}
 
 	if (rate != REC_RATE) {
 		rec->rs = malloc(sizeof(struct resampler));
@@ -79,6 +96,9 @@ void recorder_detach(struct recorder *rec)
 	rec->dec = NULL;
 	free(rec->rs);
 	rec->rs = NULL;
+	if (rec->dtmf)
+		dtmf_rx_free(rec->dtmf);
+	rec->dtmf = NULL;
 	__atomic_store_n(&rec->detached, true, __ATOMIC_RELEASE);
 }
 
@@ -93,6 +113,9 @@ static void push(struct recorder *rec, const int16_t *x, size_t n,
 
 	for (i = 0; i < n; i++)
 		energy += (uint64_t)((int32_t)x[i] * x[i]);
+
+	if (rec->dtmf)
+		(void)dtmf_rx(rec->dtmf, x, (int)n);
 
 	if (n && energy / n > (uint64_t)REC_VOICE_FLOOR * REC_VOICE_FLOOR)
 		__atomic_store_n(&rec->last_voice_ms, now, __ATOMIC_RELAXED);

@@ -8,6 +8,8 @@
  * spoke (energy above a floor) and an RFC 4733 '#'. Nothing is allocated
  * per packet; the decoder is made when recording starts and freed by the
  * worker when it stops (detached tells the reader it may take the rest).
+ * A '#' counts as RFC 4733 event or as an in-band tone (spandsp's DTMF
+ * receiver on the decoded audio), whichever the phone sends.
  */
 #ifndef SWITCH_RECORDER_H
 #define SWITCH_RECORDER_H
@@ -27,6 +29,7 @@ struct recorder {
 	const struct codec *c;
 	struct codec_dec *dec;
 	void *rs;                    /* struct resampler, or NULL */
+	void *dtmf;                  /* spandsp dtmf_rx_state_t */
 	uint8_t pt;
 	int te_pt;
 	uint32_t ev_ts;

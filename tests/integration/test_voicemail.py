@@ -14,6 +14,8 @@ dialplan runs `voicemail 1002`: the PBX answers, beeps (a 1 kHz tone of
   mono 16-bit, 1 kHz dominant, as long as the index says; no .tmp left.
 - hash: 2 s of tone, then an RFC 4733 '#': the PBX ends the call (BYE to
   the caller) and keeps the 2 s message.
+- inband_hash: the same with '#' as an in-band DTMF tone (spandsp's
+  receiver on the decoded audio).
 - silence: 1.5 s of tone and then nothing: the PBX ends the call after
   5 s of silence and keeps the message.
 - short: 0.5 s and BYE: not kept (under a second), no file left.
@@ -45,7 +47,8 @@ import wave
 import harness
 from harness import log, wait_until
 from test_media import (Phone, PTIME_SAMPLES, RATE, dominant, purity, rms,
-                        rtp_fields, rtp_packet, tone_stream, ULAW)
+                        rtp_fields, rtp_packet, tone_stream, ulaw_encode,
+                        ULAW)
 
 USERS = [{'id': '1001', 'password': 'secret1001'},
          {'id': '1002', 'password': 'secret1002'},
@@ -179,6 +182,35 @@ def deposit_hash(t, pbx):
         secs = msgs[-1][2]
         log('  after #: %.3f s kept' % secs)
         t.check(1.7 <= secs <= 2.4, 'duration %.3f s, sent 2 s' % secs)
+    finally:
+        p.close()
+
+
+def deposit_inband_hash(t, pbx):
+    """The same with '#' as an in-band tone (941 + 1477 Hz, 120 ms) in
+    the u-law audio, for phones that send no RFC 4733 events."""
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        t.require(p.register().status == 200, 'REGISTER')
+        before = len(messages(pbx))
+        call_vm(t, pbx, p)
+        pkts = send_tone(p, 2.0)
+        _, seq, ts, ssrc, _ = rtp_fields(pkts[-1])
+        x = [int(4000 * math.sin(2 * math.pi * 941 * i / 8000) +
+                 4000 * math.sin(2 * math.pi * 1477 * i / 8000))
+             for i in range(960)] + [0] * 800
+        keys = [rtp_packet(0, seq + 1 + k, ts + 160 * (k + 1), ssrc,
+                           bytes(ulaw_encode(v) for v in
+                                 x[k * 160:(k + 1) * 160]))
+                for k in range(len(x) // 160)]
+        p.rtp.send_stream(p.remote_media, keys, pace=0.02)
+        bye = p.await_bye(5)
+        p.rtp.wait_sent(3)
+        t.check(bye is not None, 'an in-band # did not end the call')
+        msgs = wait_until(lambda: len(messages(pbx)) > before and
+                          messages(pbx), 5)
+        t.require(msgs, 'no message after an in-band #')
+        log('  after an in-band #: %.3f s kept' % msgs[-1][2])
     finally:
         p.close()
 
@@ -453,6 +485,7 @@ def body(start, t):
     pbx = start('voicemail', USERS, extra_xml=DIALPLAN)
     t.run(deposit_hangup, pbx)
     t.run(deposit_hash, pbx)
+    t.run(deposit_inband_hash, pbx)
     t.run(deposit_silence, pbx)
     t.run(deposit_short, pbx)
     t.run(mwi, pbx)
