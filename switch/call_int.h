@@ -2,6 +2,7 @@
  * @file call_int.h  Calls, shared by their own files
  *
  * call.c         the manager, new calls, the a-leg, ending
+ * call_sdp.c     SDP offer/answer on the legs, re-INVITEs
  * call_steps.c   running the dialplan actions, call variables
  * call_bridge.c  bridge: b-legs, forking, timeouts, failover
  */
@@ -137,7 +138,14 @@ uint64_t call_now_ms(void);
 void call_publish(struct call *call, enum event_type type);
 int  call_answer_a(struct call *call, const struct mbuf *b_sdp);
 void call_watch_media(struct call *call);
+
+/* call_sdp.c */
+int  call_a_sdp(struct mbuf **mbp, struct call *call,
+		const struct mbuf *b_sdp);
+int  call_a_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg);
+int  call_a_answer(const struct sip_msg *msg, void *arg);
 int  bleg_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg);
+bool call_offer_usable(const struct call *call);
 
 /* call_steps.c */
 void call_continue(struct call *call);
