@@ -133,6 +133,16 @@ static void sleep_done(void *arg)
 }
 
 
+/* The payload type our G.711 prompts go out with: the caller's own for
+ * PCMU or PCMA, else PCMU (the media worker transcodes it) */
+static uint8_t prompt_pt(const struct call *call)
+{
+	const struct codec *c = call->a_mc.codec;
+
+	return c && (c->pt == 0 || c->pt == 8) ? call->a_mc.pt : 0;
+}
+
+
 static void playback_done(int err, void *arg)
 {
 	struct call *call = arg;
@@ -161,8 +171,7 @@ static int run_playback(struct call *call, const char *data)
 	 * from PCMU */
 	if (!call->a_mc.codec)
 		return ENOTSUP;
-	pt = call->a_mc.codec->pt == 0 || call->a_mc.codec->pt == 8 ?
-		call->a_mc.pt : 0;
+	pt = prompt_pt(call);
 
 	/* a file name is relative to the config folder */
 	if (strncmp(data, "tone://", 7) && data[0] != '/') {
@@ -248,9 +257,7 @@ static void vm_said(int err, void *arg)
 static bool vm_say(struct call *call, const char *name)
 {
 	char path[300];
-	uint8_t pt = call->a_mc.codec && (call->a_mc.codec->pt == 0 ||
-					  call->a_mc.codec->pt == 8) ?
-		call->a_mc.pt : 0;
+	uint8_t pt = prompt_pt(call);
 
 	(void)re_snprintf(path, sizeof(path), "%s/sounds/%s.wav",
 			  call->cfg->confdir, name);
@@ -310,9 +317,7 @@ static void vm_greet_done(int err, void *arg)
 static void vm_play_next(struct call *call)
 {
 	struct vm_greet *g = call->vm_greet;
-	uint8_t pt = call->a_mc.codec && (call->a_mc.codec->pt == 0 ||
-					  call->a_mc.codec->pt == 8) ?
-		call->a_mc.pt : 0;
+	uint8_t pt = prompt_pt(call);
 	int err;
 
 	/* our prompts are G.711 (transcoded by the worker for others) */
