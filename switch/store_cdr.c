@@ -47,15 +47,6 @@ const char *store_cdr_sql(enum stmt_id id)
 }
 
 
-static int bind_str(sqlite3_stmt *s, int col, const char *str)
-{
-	if (!str)
-		return sqlite3_bind_null(s, col);
-
-	return sqlite3_bind_text(s, col, str, -1, SQLITE_STATIC);
-}
-
-
 /* 0 means "none" for the answer time and the SIP code */
 static int bind_opt(sqlite3_stmt *s, int col, uint64_t v)
 {
@@ -86,23 +77,23 @@ int store_cdr_put(struct store *st, const struct call_event *ce)
 	c = cause_by_number(ce->cause);
 	s = st->stmtv[STMT_CDR_PUT];
 
-	if (!rc) rc = bind_str(s, 1, ce->id);
-	if (!rc) rc = bind_str(s, 2, ce->caller);
-	if (!rc) rc = bind_str(s, 3, ce->caller_name);
-	if (!rc) rc = bind_str(s, 4, ce->destination);
-	if (!rc) rc = bind_str(s, 5, ce->context);
-	if (!rc) rc = bind_str(s, 6, ce->callee);
+	if (!rc) rc = store_bind_str(s, 1, ce->id);
+	if (!rc) rc = store_bind_str(s, 2, ce->caller);
+	if (!rc) rc = store_bind_str(s, 3, ce->caller_name);
+	if (!rc) rc = store_bind_str(s, 4, ce->destination);
+	if (!rc) rc = store_bind_str(s, 5, ce->context);
+	if (!rc) rc = store_bind_str(s, 6, ce->callee);
 	if (!rc) rc = sqlite3_bind_int64(s, 7, (sqlite3_int64)ce->start);
 	if (!rc) rc = bind_opt(s, 8, ce->answer);
 	if (!rc) rc = sqlite3_bind_int64(s, 9, (sqlite3_int64)ce->end);
 	if (!rc) rc = sqlite3_bind_int64(s, 10, (sqlite3_int64)duration);
 	if (!rc) rc = sqlite3_bind_int64(s, 11, (sqlite3_int64)billsec);
 	if (!rc) rc = sqlite3_bind_int(s, 12, ce->cause);
-	if (!rc) rc = bind_str(s, 13, c ? c->name : NULL);
+	if (!rc) rc = store_bind_str(s, 13, c ? c->name : NULL);
 	if (!rc) rc = bind_opt(s, 14, ce->sip_code);
-	if (!rc) rc = bind_str(s, 15, ce->hangup_side);
-	if (!rc) rc = bind_str(s, 16, ce->legs);
-	if (!rc) rc = bind_str(s, 17, ce->trace);
+	if (!rc) rc = store_bind_str(s, 15, ce->hangup_side);
+	if (!rc) rc = store_bind_str(s, 16, ce->legs);
+	if (!rc) rc = store_bind_str(s, 17, ce->trace);
 	if (rc) {
 		sqlite3_clear_bindings(s);
 		return store_fail(st, rc, "cdr put");
@@ -205,7 +196,7 @@ int store_cdr_get(struct store *st, const char *call_id, store_cdr_h *h,
 
 	s = st->stmtv[STMT_CDR_GET];
 
-	rc = bind_str(s, 1, call_id);
+	rc = store_bind_str(s, 1, call_id);
 	if (rc)
 		return store_fail(st, rc, "cdr get");
 

@@ -87,4 +87,13 @@ const char *store_cdr_sql(enum stmt_id id);
 /* SQL of the statements kept in store_vm.c; NULL for other ids */
 const char *store_vm_sql(enum stmt_id id);
 
+/* A string column, NULL as SQL NULL (the text lives until the step) */
+static inline int store_bind_str(sqlite3_stmt *s, int col, const char *str)
+{
+	if (!str)
+		return sqlite3_bind_null(s, col);
+
+	return sqlite3_bind_text(s, col, str, -1, SQLITE_STATIC);
+}
+
 #endif

@@ -53,15 +53,6 @@ const char *store_vm_sql(enum stmt_id id)
 }
 
 
-static int bind_str(sqlite3_stmt *s, int col, const char *str)
-{
-	if (!str)
-		return sqlite3_bind_null(s, col);
-
-	return sqlite3_bind_text(s, col, str, -1, SQLITE_STATIC);
-}
-
-
 int store_vm_put(struct store *st, const struct vm_msg *m, int64_t *idp)
 {
 	sqlite3_stmt *s;
@@ -74,14 +65,14 @@ int store_vm_put(struct store *st, const struct vm_msg *m, int64_t *idp)
 	s = st->stmtv[STMT_VM_PUT];
 
 	/* an explicit NULL would not take the column's default */
-	if (!rc) rc = bind_str(s, 1, m->mailbox);
-	if (!rc) rc = bind_str(s, 2, m->file);
-	if (!rc) rc = bind_str(s, 3, m->caller);
-	if (!rc) rc = bind_str(s, 4, m->caller_name);
+	if (!rc) rc = store_bind_str(s, 1, m->mailbox);
+	if (!rc) rc = store_bind_str(s, 2, m->file);
+	if (!rc) rc = store_bind_str(s, 3, m->caller);
+	if (!rc) rc = store_bind_str(s, 4, m->caller_name);
 	if (!rc) rc = sqlite3_bind_int64(s, 5, (sqlite3_int64)m->time_ms);
 	if (!rc) rc = sqlite3_bind_int64(s, 6,
 					 (sqlite3_int64)m->duration_ms);
-	if (!rc) rc = bind_str(s, 7, m->folder ? m->folder : "new");
+	if (!rc) rc = store_bind_str(s, 7, m->folder ? m->folder : "new");
 	if (!rc) rc = sqlite3_bind_int(s, 8, m->heard);
 	if (rc) {
 		sqlite3_clear_bindings(s);
@@ -158,7 +149,7 @@ int store_vm_list(struct store *st, const char *mailbox, store_vm_h *h,
 
 	s = st->stmtv[STMT_VM_LIST];
 
-	rc = bind_str(s, 1, mailbox);
+	rc = store_bind_str(s, 1, mailbox);
 	if (rc)
 		return store_fail(st, rc, "vm list");
 
@@ -178,7 +169,7 @@ int store_vm_count(struct store *st, const char *mailbox, uint32_t *newp,
 
 	s = st->stmtv[STMT_VM_COUNT];
 
-	rc = bind_str(s, 1, mailbox);
+	rc = store_bind_str(s, 1, mailbox);
 	if (!rc)
 		rc = sqlite3_step(s);
 
