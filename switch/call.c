@@ -57,6 +57,7 @@ static void call_destructor(void *arg)
 	}
 	mem_deref(call->vm_box);
 	mem_deref(call->vm_greet);
+	mem_deref(call->vmbox);
 	wtmr_cancel(&call->tmr);
 	wtmr_cancel(&call->tmr_end);
 	tmr_cancel(&call->tmr_gc);
@@ -173,6 +174,7 @@ void call_end(struct call *call, int cause, uint16_t scode,
 
 	wtmr_cancel(&call->tmr);
 	call->player = mem_deref(call->player);
+	call->vmbox = mem_deref(call->vmbox);
 
 	/* a message being left is kept: the caller hanging up is how most
 	 * end (the endpoint goes below, the stop is ahead of it) */

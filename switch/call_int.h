@@ -5,6 +5,7 @@
  * call_sdp.c     SDP offer/answer on the legs, re-INVITEs
  * call_steps.c   running the dialplan actions, call variables
  * call_bridge.c  bridge: b-legs, forking, timeouts, failover
+ * call_vmbox.c   voicemail_check: a mailbox's owner and its menus
  */
 #ifndef SWITCH_CALL_INT_H
 #define SWITCH_CALL_INT_H
@@ -120,6 +121,7 @@ struct call {
 	struct vm_rec *vm;            /* a voicemail being recorded */
 	char *vm_box;
 	struct vm_greet *vm_greet;    /* the greeting's files, in turn */
+	struct vmbox *vmbox;          /* the mailbox's owner is in it */
 	struct player_rtp a_rtp;      /* our RTP stream to the caller */
 	struct wtmr tmr;              /* sleep, bridge timeout */
 	struct wtmr tmr_end;          /* deferred teardown */
@@ -158,6 +160,18 @@ int  call_var_set(struct call *call, const char *name, const char *value);
 int  call_accept_early(struct call *call, uint16_t scode,
 		       const struct mbuf *b_sdp);
 void call_answered(struct call *call, struct bleg *winner);
+/** The user whose mailbox box is (its mailbox attribute, else its id) */
+struct config;
+struct config_user;
+const struct config_user *call_mailbox_owner(const struct config *cfg,
+					    const char *box);
+/** The payload type our G.711 prompts go out to the caller with */
+uint8_t call_prompt_pt(const struct call *call);
+/** Hunt the dialplan again for ext (in ctx, or the call's context) */
+int  call_transfer(struct call *call, const char *ext, const char *ctx);
+
+/* call_vmbox.c */
+int  call_vmbox_start(struct call *call, const char *data);
 
 /* the sipsess socket a call on trunk t goes out on (NULL: a phone) */
 struct sipsess_sock *callmgr_sock_for(const struct callmgr *cm,

@@ -44,6 +44,13 @@ const char *call_var(const struct call *call, const char *name)
 			return v->value;
 	}
 
+	/* the authenticated caller's own mailbox (*97); none for a
+	 * trunk's callers */
+	if (!strcmp(name, "caller_mailbox") && call->caller &&
+	    !call->from_trunk)
+		return call->caller->mailbox ? call->caller->mailbox :
+			call->caller->id;
+
 	return NULL;
 }
 
@@ -135,7 +142,7 @@ static void sleep_done(void *arg)
 
 /* The payload type our G.711 prompts go out with: the caller's own for
  * PCMU or PCMA, else PCMU (the media worker transcodes it) */
-static uint8_t prompt_pt(const struct call *call)
+uint8_t call_prompt_pt(const struct call *call)
 {
 	const struct codec *c = call->a_mc.codec;
 
@@ -171,7 +178,7 @@ static int run_playback(struct call *call, const char *data)
 	 * from PCMU */
 	if (!call->a_mc.codec)
 		return ENOTSUP;
-	pt = prompt_pt(call);
+	pt = call_prompt_pt(call);
 
 	/* a file name is relative to the config folder */
 	if (strncmp(data, "tone://", 7) && data[0] != '/') {
@@ -257,7 +264,7 @@ static void vm_said(int err, void *arg)
 static bool vm_say(struct call *call, const char *name)
 {
 	char path[300];
-	uint8_t pt = prompt_pt(call);
+	uint8_t pt = call_prompt_pt(call);
 
 	(void)re_snprintf(path, sizeof(path), "%s/sounds/%s.wav",
 			  call->cfg->confdir, name);
@@ -284,6 +291,14 @@ static void vm_beep_done(int err, void *arg)
 			 call->vm_box, err);
 		call_end(call, 41, 0, "system");
 		return;
+	}
+
+	{
+		const struct config_user *u =
+			call_mailbox_owner(call->cfg, call->vm_box);
+
+		if (u && u->email)
+			(void)vm_rec_set_email(call->vm, u->email);
 	}
 
 	log_info("%s: voicemail %s: recording", call->id, call->vm_box);
@@ -317,7 +332,7 @@ static void vm_greet_done(int err, void *arg)
 static void vm_play_next(struct call *call)
 {
 	struct vm_greet *g = call->vm_greet;
-	uint8_t pt = prompt_pt(call);
+	uint8_t pt = call_prompt_pt(call);
 	int err;
 
 	/* our prompts are G.711 (transcoded by the worker for others) */
@@ -366,6 +381,17 @@ static int vm_greeting(struct call *call, bool busy)
 			  vm_datadir(call->cm->vm), call->vm_box);
 	greet_add(g, dir, busy ? "greeting-busy" : "greeting-unavailable");
 	if (!g->n) {
+		/* the owner's recorded name in the spoken default */
+		(void)re_snprintf(sounds, sizeof(sounds), "%s/sounds",
+				  call->cfg->confdir);
+		greet_add(g, dir, "greeting-name");
+		if (g->n) {
+			greet_add(g, sounds, busy ? "vm-busy" :
+				  "vm-unavailable");
+			greet_add(g, sounds, "vm-leave-message");
+		}
+	}
+	if (!g->n) {
 		(void)re_snprintf(sounds, sizeof(sounds), "%s/sounds",
 				  call->cfg->confdir);
 		greet_add(g, sounds, "vm-person");
@@ -390,21 +416,31 @@ static int vm_greeting(struct call *call, bool busy)
 
 /* voicemail MAILBOX: answer, greet, beep, record until the caller hangs
  * up, presses #, stays silent or reaches the maximum length */
-static int run_voicemail(struct call *call, const char *data)
+const struct config_user *call_mailbox_owner(const struct config *cfg,
+					    const char *box)
 {
 	struct le *le;
-	bool found = false;
+
+	for (le = cfg->userl.head; le; le = le->next) {
+		const struct config_user *u = le->data;
+
+		if (u->mailbox ? !strcmp(u->mailbox, box) :
+		    !strcmp(u->id, box))
+			return u;
+	}
+
+	return NULL;
+}
+
+
+static int run_voicemail(struct call *call, const char *data)
+{
 	int err;
 
 	if (!call->cm->vm)
 		return ENOSYS;
 
-	for (le = call->cfg->userl.head; le && !found; le = le->next) {
-		const struct config_user *u = le->data;
-
-		found = !str_cmp(u->mailbox, data) || !str_cmp(u->id, data);
-	}
-	if (!found) {
+	if (!call_mailbox_owner(call->cfg, data)) {
 		(void)mbuf_printf(call->legs, "voicemail %s: no such mailbox\n",
 				  data);
 		return ENOENT;
@@ -453,18 +489,25 @@ static int run_voicemail(struct call *call, const char *data)
 
 static int run_transfer(struct call *call, const char *data)
 {
-	struct dp_channel ch;
 	char ext[128], ctx[128] = "";
-	const char *e = NULL;
-	int err;
 
 	if (sscanf(data, "%127s %127s", ext, ctx) < 1)
 		return EINVAL;
 
+	return call_transfer(call, ext, ctx[0] ? ctx : NULL);
+}
+
+
+int call_transfer(struct call *call, const char *ext, const char *ctx)
+{
+	struct dp_channel ch;
+	const char *e = NULL;
+	int err;
+
 	mem_deref(call->dest);
 	call->dest = NULL;
 	err = str_dup(&call->dest, ext);
-	if (!err && ctx[0]) {
+	if (!err && ctx) {
 		mem_deref(call->context);
 		call->context = NULL;
 		err = str_dup(&call->context, ctx);
@@ -573,6 +616,14 @@ void call_continue(struct call *call)
 			mem_deref(data);
 			if (!err)
 				return;      /* continues when it fails */
+			continue;
+		}
+		else if (!strcmp(name, "voicemail_check")) {
+			err = call_vmbox_start(call, data);
+			mem_deref(data);
+			if (!err)
+				return;      /* the call ends with it */
+			log_warn("%s: voicemail_check: %m", call->id, err);
 			continue;
 		}
 		else if (!strcmp(name, "voicemail")) {

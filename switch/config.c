@@ -27,6 +27,8 @@ static void config_destructor(void *arg)
 	mem_deref(cfg->confdir);
 	mem_deref(cfg->file);
 	mem_deref(cfg->domain);
+	mem_deref(cfg->voicemail.mail_command);
+	mem_deref(cfg->voicemail.mail_from);
 }
 
 
@@ -73,6 +75,7 @@ int config_alloc(struct config **cfgp, const char *confdir)
 	cfg->voicemail.max_messages = 100;
 	cfg->voicemail.max_length   = 180;
 	cfg->voicemail.silence      = 5;
+	cfg->voicemail.mail_retry   = 60;
 
 	/* wideband first: two HD phones talk HD; a shared codec is always
 	 * preferred to transcoding (sdpneg.h) */

@@ -47,6 +47,8 @@ struct config_user {
 	uint8_t ha1[DIGEST_ALGOC][DIGEST_HA1_MAX];
 	char *context;
 	char *mailbox;
+	char *vm_pin;          /* NULL: none in the directory   */
+	char *email;           /* voicemail by e-mail, or NULL   */
 	uint32_t max_contacts; /* 0: the registrar default   */
 	struct codec_list codecs;  /* n == 0: media.codecs      */
 	enum cos cos;
@@ -146,6 +148,9 @@ struct config {
 		uint32_t max_messages; /* a mailbox holds at most */
 		uint32_t max_length;   /* seconds of one message */
 		uint32_t silence;      /* seconds of silence end it */
+		char *mail_command;    /* sendmail-compatible       */
+		char *mail_from;
+		uint32_t mail_retry;   /* seconds to the first retry */
 	} voicemail;
 
 	struct {

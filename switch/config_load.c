@@ -596,6 +596,12 @@ static int load_settings(struct loader *ld, const xmlNode *set)
 			attr_seconds(ld, n, "max-length",
 				     &cfg->voicemail.max_length);
 			attr_seconds(ld, n, "silence", &cfg->voicemail.silence);
+			attr_seconds(ld, n, "mail-retry",
+				     &cfg->voicemail.mail_retry);
+			(void)attr_dup(&cfg->voicemail.mail_command, n,
+				       "mail-command");
+			(void)attr_dup(&cfg->voicemail.mail_from, n,
+				       "mail-from");
 			if (!cfg->voicemail.max_length ||
 			    !cfg->voicemail.silence)
 				add_error_at(ld, n, "voicemail: max-length and "
@@ -659,6 +665,10 @@ static void user_destructor(void *arg)
 	mem_deref(u->password);
 	mem_deref(u->context);
 	mem_deref(u->mailbox);
+	if (u->vm_pin)
+		memset(u->vm_pin, 0, strlen(u->vm_pin));
+	mem_deref(u->vm_pin);
+	mem_deref(u->email);
 	mem_deref(u->file);
 }
 
@@ -682,6 +692,8 @@ static int load_user(struct loader *ld, const xmlNode *n)
 	err |= attr_dup(&u->password, n, "password");
 	err |= attr_dup(&u->context, n, "context");
 	err |= attr_dup(&u->mailbox, n, "mailbox");
+	err |= attr_dup(&u->vm_pin, n, "vm-pin");
+	err |= attr_dup(&u->email, n, "email");
 	if (err || !u->id)
 		goto out;
 

@@ -28,6 +28,7 @@
 #include "sipstack.h"
 #include "trunk.h"
 #include "vm.h"
+#include "vm_mail.h"
 #include "mwi.h"
 #include "store.h"
 #include "daemon.h"
@@ -45,6 +46,7 @@ struct daemon {
 	struct callmgr *calls;
 	struct trunkset *trunks;
 	struct vm *vm;
+	struct vm_mail *mail;          /* voicemail by e-mail */
 	struct mwi *mwi;
 	struct ctl *ctl;
 	int sigfd;
@@ -332,6 +334,52 @@ static int do_reload(struct daemon *d, struct re_printf *pf)
 }
 
 
+static void mail_log(int level, const char *msg, void *arg)
+{
+	(void)arg;
+
+	if (level == VM_MAIL_WARN)
+		log_warn("%s", msg);
+	else
+		log_info("%s", msg);
+}
+
+
+/* Voicemail by e-mail: the thread runs whether or not a user has an
+ * email attribute now (a reload may add one; mails spooled by an
+ * earlier run go out). The command and sender are read at start. */
+static int mail_start(struct daemon *d)
+{
+	const struct config *cfg = d->cfg;
+	struct vm_mail_prm prm;
+	char spool[512], from[300];
+	int err;
+
+	(void)re_snprintf(spool, sizeof(spool), "%s/voicemail/.mailq",
+			  d->datadir);
+	(void)re_snprintf(from, sizeof(from), "Switchboard <voicemail@%s>",
+			  cfg->domain);
+
+	memset(&prm, 0, sizeof(prm));
+	prm.spooldir = spool;
+	prm.command = cfg->voicemail.mail_command ?
+		cfg->voicemail.mail_command : "/usr/sbin/sendmail -t -i";
+	prm.from = cfg->voicemail.mail_from ? cfg->voicemail.mail_from : from;
+	prm.retry_min_s = cfg->voicemail.mail_retry;
+	prm.logh = mail_log;
+
+	err = vm_mail_start(&d->mail, &prm);
+	if (err) {
+		log_error("voicemail e-mail: cannot start (spool %s): %m",
+			  spool, err);
+		return err;
+	}
+
+	vm_set_mail(d->vm, d->mail);
+	return 0;
+}
+
+
 static void vm_changed(const char *mailbox, void *arg)
 {
 	mwi_update(arg, mailbox);
@@ -469,6 +517,8 @@ static void daemon_close(struct daemon *d)
 	d->trunks = mem_deref(d->trunks);  /* after the calls on them */
 	d->vm = mem_deref(d->vm);          /* after the calls: their messages
 	                                      are written before the store */
+	vm_mail_stop(d->mail);             /* after vm: its last mails */
+	d->mail = NULL;
 	d->mwi = mem_deref(d->mwi);
 	media_stop();                /* after the calls' endpoints */
 	wheel_close();
@@ -571,6 +621,8 @@ int daemon_run(const char *confdir, const char *datadir)
 				    d.trunks, d.cfg);
 	if (!err)
 		err = vm_alloc(&d.vm, d.store, d.datadir);
+	if (!err)
+		err = mail_start(&d);
 	if (!err)
 		callmgr_set_vm(d.calls, d.vm);
 	if (!err)

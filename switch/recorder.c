@@ -14,7 +14,10 @@
 #include "media_int.h"
 #include "recorder.h"
 
-enum { DEC_MAX = 5760 };
+enum {
+	DEC_MAX = 5760,
+	LATE_MS = 300,       /* an event without its start this soon: old */
+};
 
 /* the worker's scratch, one per worker thread */
 static __thread int16_t dbuf[DEC_MAX];
@@ -37,13 +40,30 @@ void recorder_free(struct recorder *rec)
 }
 
 
+/* A key pressed, on the worker */
+static void key_push(struct recorder *rec, char key)
+{
+	uint32_t kt = __atomic_load_n(&rec->ktail, __ATOMIC_ACQUIRE);
+
+	if (key == '#')
+		__atomic_store_n(&rec->hash, true, __ATOMIC_RELEASE);
+
+	if (rec->khead - kt >= REC_KEYS)
+		return;
+
+	rec->keys[rec->khead & (REC_KEYS - 1)] = key;
+	__atomic_store_n(&rec->khead, rec->khead + 1, __ATOMIC_RELEASE);
+}
+
+
 /* in-band keys (spandsp), on the worker */
 static void dtmf_digits(void *arg, const char *digits, int len)
 {
 	struct recorder *rec = arg;
+	int i;
 
-	if (memchr(digits, '#', (size_t)len))
-		__atomic_store_n(&rec->hash, true, __ATOMIC_RELEASE);
+	for (i = 0; i < len; i++)
+		key_push(rec, digits[i]);
 }
 
 
@@ -59,6 +79,8 @@ int recorder_attach(struct recorder *rec, const struct media_codec *mc)
 
 	rec->c = mc->codec;
 	rec->pt = mc->pt;
+	rec->first_ms = 0;
+	rec->ev_seen = false;
 	rec->te_pt = mc->te_pt;
 	rate = codec_rate_for(rec->c, REC_RATE);
 
@@ -120,6 +142,9 @@ static void push(struct recorder *rec, const int16_t *x, size_t n,
 	if (n && energy / n > (uint64_t)REC_VOICE_FLOOR * REC_VOICE_FLOOR)
 		__atomic_store_n(&rec->last_voice_ms, now, __ATOMIC_RELAXED);
 
+	if (rec->keys_only)
+		return;
+
 	if (REC_RING - (head - tail) < n) {
 		__atomic_store_n(&rec->dropped, rec->dropped + n,
 				 __ATOMIC_RELAXED);
@@ -143,11 +168,29 @@ void recorder_packet(struct recorder *rec, const uint8_t *p, size_t len,
 	if (!rec->dec || !hlen || len <= hlen)
 		return;
 
+	if (!rec->first_ms)
+		rec->first_ms = now;
+
 	pt = p[1] & 0x7f;
 	if (rec->te_pt >= 0 && pt == rec->te_pt && len - hlen >= 4) {
-		/* RFC 4733: event 11 is '#' */
-		if (p[hlen] == 11)
-			__atomic_store_n(&rec->hash, true, __ATOMIC_RELEASE);
+		/* RFC 4733: every packet of one press (and the three end
+		 * packets) carries the time stamp of its start */
+		static const char evkeys[] = "0123456789*#ABCD";
+		uint32_t ts = ((uint32_t)p[4] << 24) | ((uint32_t)p[5] << 16) |
+			((uint32_t)p[6] << 8) | p[7];
+
+		/* an event that began before we listened (the '#' that
+		 * ended the recording before us): its first packet, the
+		 * one with the marker bit, came before; later on a lost
+		 * first packet must not lose the key */
+		bool late = !(p[1] & 0x80) &&
+			now - rec->first_ms < LATE_MS;
+
+		if (p[hlen] < 16 && (!rec->ev_seen || ts != rec->ev_ts) &&
+		    !late)
+			key_push(rec, evkeys[p[hlen]]);
+		rec->ev_seen = true;
+		rec->ev_ts = ts;
 		return;
 	}
 
@@ -184,4 +227,18 @@ size_t recorder_read(struct recorder *rec, int16_t *out, size_t max)
 
 	__atomic_store_n(&rec->tail, tail + (uint32_t)n, __ATOMIC_RELEASE);
 	return n;
+}
+
+
+char recorder_key(struct recorder *rec)
+{
+	uint32_t kt = rec->ktail;
+	char key;
+
+	if (__atomic_load_n(&rec->khead, __ATOMIC_ACQUIRE) == kt)
+		return 0;
+
+	key = rec->keys[kt & (REC_KEYS - 1)];
+	__atomic_store_n(&rec->ktail, kt + 1, __ATOMIC_RELEASE);
+	return key;
 }

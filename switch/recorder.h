@@ -8,8 +8,9 @@
  * spoke (energy above a floor) and an RFC 4733 '#'. Nothing is allocated
  * per packet; the decoder is made when recording starts and freed by the
  * worker when it stops (detached tells the reader it may take the rest).
- * A '#' counts as RFC 4733 event or as an in-band tone (spandsp's DTMF
- * receiver on the decoded audio), whichever the phone sends.
+ * Keys count as RFC 4733 events or as in-band tones (spandsp's DTMF
+ * receiver on the decoded audio), whichever the phone sends: each press
+ * once into a small queue of keys, and '#' also as a flag.
  */
 #ifndef SWITCH_RECORDER_H
 #define SWITCH_RECORDER_H
@@ -22,6 +23,7 @@ enum {
 	REC_RATE = 8000,
 	REC_RING = 1 << 16,          /* samples: 8 s at 8 kHz */
 	REC_VOICE_FLOOR = 400,       /* rms of 20 ms that counts as voice */
+	REC_KEYS = 32,               /* keys not yet read (a power of 2) */
 };
 
 struct recorder {
@@ -34,6 +36,17 @@ struct recorder {
 	int te_pt;
 	uint32_t ev_ts;
 	bool ev_seen;
+	uint64_t first_ms;           /* the first packet since attach */
+
+	/* keys pressed (0-9 * # A-D): the worker writes khead, the
+	 * reader ktail; a key that finds the queue full is dropped */
+	char keys[REC_KEYS];
+	uint32_t khead;
+	uint32_t ktail;
+
+	/* set before the recorder is attached: keys only, no audio into
+	 * the ring (a voicemail menu listens for keys) */
+	bool keys_only;
 
 	/* the ring: the worker writes head, the reader tail */
 	int16_t ring[REC_RING];
@@ -61,5 +74,8 @@ void recorder_detach(struct recorder *rec);
 
 /** The reader's: up to max samples out of the ring; how many */
 size_t recorder_read(struct recorder *rec, int16_t *out, size_t max);
+
+/** The reader's: the next key pressed, or 0 */
+char recorder_key(struct recorder *rec);
 
 #endif

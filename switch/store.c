@@ -162,6 +162,13 @@ static const char *const migrations[] = {
 	" folder      TEXT NOT NULL DEFAULT 'new',"   /* new, saved */
 	" heard       INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX voicemail_mailbox ON voicemail (mailbox, time_ms);",
+
+	/* 5: mailbox PINs changed by phone; they take the place of the
+	 * directory's vm-pin. A salted SHA-256, never the digits. */
+	"CREATE TABLE vm_pins ("
+	" mailbox TEXT PRIMARY KEY,"
+	" salt    TEXT NOT NULL,"
+	" hash    TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 

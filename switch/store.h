@@ -136,5 +136,17 @@ int  store_vm_count(struct store *st, const char *mailbox, uint32_t *newp,
 		    uint32_t *oldp);
 /** ENOENT if there is no such message. A write like the others. */
 int  store_vm_delete(struct store *st, int64_t id);
+/** Move a message to folder ("new", "saved") and mark it heard or not;
+ *  ENOENT if there is none. A write like the others. */
+int  store_vm_set(struct store *st, int64_t id, const char *folder,
+		  bool heard);
+
+/* Mailbox PINs changed by phone: a salt and the hex SHA-256 of salt and
+ * PIN (vm.c makes and checks them). Strings mem-allocated; ENOENT if the
+ * mailbox has none (the directory's vm-pin holds then). */
+int  store_vm_pin_get(struct store *st, const char *mailbox, char **saltp,
+		      char **hashp);
+int  store_vm_pin_set(struct store *st, const char *mailbox,
+		      const char *salt, const char *hash);
 
 #endif

@@ -47,6 +47,17 @@ const char *store_vm_sql(enum stmt_id id)
 	case STMT_VM_DEL:
 		return "DELETE FROM voicemail WHERE id = ?1";
 
+	case STMT_VM_SET:
+		return "UPDATE voicemail SET folder = ?2, heard = ?3"
+			" WHERE id = ?1";
+
+	case STMT_VM_PIN_GET:
+		return "SELECT salt, hash FROM vm_pins WHERE mailbox = ?1";
+
+	case STMT_VM_PIN_SET:
+		return "INSERT OR REPLACE INTO vm_pins (mailbox, salt, hash)"
+			" VALUES (?1, ?2, ?3)";
+
 	default:
 		return NULL;
 	}
@@ -215,4 +226,88 @@ int store_vm_delete(struct store *st, int64_t id)
 
 	/* still valid after the reset: the count of the last DELETE */
 	return sqlite3_changes(st->db) ? 0 : ENOENT;
+}
+
+
+int store_vm_set(struct store *st, int64_t id, const char *folder,
+		 bool heard)
+{
+	sqlite3_stmt *s;
+	int rc, err;
+
+	if (!st || !folder)
+		return EINVAL;
+
+	s = st->stmtv[STMT_VM_SET];
+	rc = sqlite3_bind_int64(s, 1, id);
+	if (!rc) rc = store_bind_str(s, 2, folder);
+	if (!rc) rc = sqlite3_bind_int(s, 3, heard);
+	if (rc) {
+		sqlite3_clear_bindings(s);
+		return store_fail(st, rc, "vm set");
+	}
+
+	err = store_stmt_exec(st, STMT_VM_SET, "vm set");
+	if (err)
+		return err;
+
+	return sqlite3_changes(st->db) ? 0 : ENOENT;
+}
+
+
+int store_vm_pin_get(struct store *st, const char *mailbox, char **saltp,
+		     char **hashp)
+{
+	sqlite3_stmt *s;
+	int rc, err = 0;
+
+	if (!st || !mailbox || !saltp || !hashp)
+		return EINVAL;
+
+	s = st->stmtv[STMT_VM_PIN_GET];
+	rc = store_bind_str(s, 1, mailbox);
+	if (!rc)
+		rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW) {
+		err  = str_dup(saltp, column_str(s, 0));
+		err |= str_dup(hashp, column_str(s, 1));
+		if (err) {
+			*saltp = mem_deref(*saltp);
+			*hashp = mem_deref(*hashp);
+			err = ENOMEM;
+		}
+	}
+	else if (rc == SQLITE_DONE) {
+		err = ENOENT;
+	}
+	else {
+		err = store_fail(st, rc, "vm pin get");
+	}
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return err;
+}
+
+
+int store_vm_pin_set(struct store *st, const char *mailbox,
+		     const char *salt, const char *hash)
+{
+	sqlite3_stmt *s;
+	int rc = SQLITE_OK;
+
+	if (!st || !mailbox || !salt || !hash)
+		return EINVAL;
+
+	s = st->stmtv[STMT_VM_PIN_SET];
+	if (!rc) rc = store_bind_str(s, 1, mailbox);
+	if (!rc) rc = store_bind_str(s, 2, salt);
+	if (!rc) rc = store_bind_str(s, 3, hash);
+	if (rc) {
+		sqlite3_clear_bindings(s);
+		return store_fail(st, rc, "vm pin set");
+	}
+
+	return store_stmt_exec(st, STMT_VM_PIN_SET, "vm pin set");
 }

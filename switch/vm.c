@@ -12,25 +12,40 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include "core.h"
 #include "media.h"
 #include "recorder.h"
 #include "store.h"
 #include "wavfile.h"
+#include "vm_mail.h"
 #include "vm.h"
 
 enum {
 	WRITER_TICK_MS = 50,
 	MIN_SAMPLES    = REC_RATE,     /* one second */
 	CHUNK          = 4096,
+	PIN_FAILS      = 5,            /* wrong PINs for a mailbox ...  */
+	PIN_WINDOW_MS  = 15 * 60000,   /* ... within this lock it ...   */
+	PIN_LOCK_MS    = 15 * 60000,   /* ... for this long             */
+};
+
+/* What a vm_rec makes of the leg's audio */
+enum rec_kind {
+	KIND_MESSAGE,                  /* a message: file, then index row */
+	KIND_FILE,                     /* a file only (a greeting) */
+	KIND_KEYS,                     /* no audio: the keys pressed */
 };
 
 struct vm_rec {
 	struct vm_rec *next;          /* on the writer's list */
+	enum rec_kind kind;
 	struct vm *vm;
 	struct recorder *r;
 	struct media_ep *ep;          /* weak; cleared on stop */
-	char *mailbox, *caller, *caller_name;
+	char *mailbox, *caller, *caller_name, *email;
 	char dir[512], name[96], file[640];
 	uint64_t time_ms;
 	/* the writer's */
@@ -57,6 +72,17 @@ struct vm {
 	bool quit;
 	vm_change_h *changeh;
 	void *change_arg;
+	struct vm_mail *mail;         /* weak; NULL: no e-mail */
+	struct hash *pinlocks;        /* struct pinlock by mailbox */
+};
+
+/* Wrong PINs of one mailbox (bounded: only mailboxes of the directory
+ * are counted) */
+struct pinlock {
+	struct le he;
+	char *mailbox;
+	uint32_t fails;
+	uint64_t first_ms, until_ms;
 };
 
 
@@ -70,6 +96,7 @@ static void rec_free(struct vm_rec *rec)
 	mem_deref(rec->mailbox);
 	mem_deref(rec->caller);
 	mem_deref(rec->caller_name);
+	mem_deref(rec->email);
 	free(rec);
 }
 
@@ -81,6 +108,9 @@ static bool writer_pass(struct vm *vm, struct vm_rec *rec, int16_t *buf)
 	 * what is in the ring is all there will be */
 	bool detached = __atomic_load_n(&rec->r->detached, __ATOMIC_ACQUIRE);
 	size_t n;
+
+	if (rec->kind == KIND_KEYS)
+		return detached;
 
 	if (!rec->wf && !rec->err)
 		rec->err = wavfile_open(&rec->wf, rec->dir, rec->name);
@@ -166,6 +196,13 @@ static void finished(struct vm *vm, struct vm_rec *rec)
 	int64_t row = 0;
 	int err = rec->err;
 
+	if (rec->kind != KIND_MESSAGE) {
+		if (rec->doneh)
+			rec->doneh(err, 0, ms, rec->arg);
+		rec_free(rec);
+		return;
+	}
+
 	if (!err) {
 		struct vm_msg m;
 
@@ -200,6 +237,29 @@ static void finished(struct vm *vm, struct vm_rec *rec)
 
 	if (!err && vm->changeh)
 		vm->changeh(rec->mailbox, vm->change_arg);
+
+	/* the mail thread spools it (the message is safe already) */
+	if (!err && rec->email && vm->mail) {
+		char path[1200];
+
+		const struct vm_mail_msg mm = {
+			.to = rec->email,
+			.mailbox = rec->mailbox,
+			.caller = rec->caller,
+			.caller_name = rec->caller_name,
+			.wav_path = path,
+			.time_ms = rec->time_ms,
+			.duration_ms = ms,
+		};
+
+		(void)re_snprintf(path, sizeof(path), "%s/%s", vm->datadir,
+				  rec->file);
+		err = vm_mail_queue(vm->mail, &mm);
+		if (err)
+			log_warn("voicemail %s: no e-mail to %s: %m",
+				 rec->mailbox, rec->email, err);
+		err = 0;
+	}
 
 	if (rec->doneh)
 		rec->doneh(err, row, ms, rec->arg);
@@ -272,6 +332,8 @@ static void vm_destructor(void *arg)
 
 	/* messages finished while shutting down get their rows now */
 	take_done(vm);
+	hash_flush(vm->pinlocks);
+	mem_deref(vm->pinlocks);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->cond);
 	mem_deref(vm->mq);
@@ -297,6 +359,8 @@ int vm_alloc(struct vm **vmp, struct store *st, const char *datadir)
 
 	err = str_dup(&vm->datadir, datadir);
 	if (!err)
+		err = hash_alloc(&vm->pinlocks, 64);
+	if (!err)
 		err = mqueue_alloc(&vm->mq, mq_handler, vm);
 	if (!err)
 		err = pthread_create(&vm->tid, NULL, writer_main, vm);
@@ -312,28 +376,32 @@ int vm_alloc(struct vm **vmp, struct store *st, const char *datadir)
 }
 
 
-int vm_rec_start(struct vm_rec **recp, struct vm *vm, struct media_ep *ep,
-		 const char *mailbox, const char *caller,
-		 const char *caller_name, vm_done_h *doneh, void *arg)
+static int rec_start(struct vm_rec **recp, struct vm *vm,
+		     struct media_ep *ep, enum rec_kind kind,
+		     const char *mailbox, const char *name,
+		     const char *caller, const char *caller_name,
+		     vm_done_h *doneh, void *arg)
 {
 	struct vm_rec *rec;
 	struct timespec now;
 	int err;
 
-	if (!recp || !vm || !ep || !mailbox)
+	if (!recp || !vm || !ep || (kind != KIND_KEYS && !mailbox))
 		return EINVAL;
 
 	rec = calloc(1, sizeof(*rec));
 	if (!rec)
 		return ENOMEM;
 
+	rec->kind = kind;
 	rec->vm = vm;
 	rec->ep = ep;
 	rec->doneh = doneh;
 	rec->arg = arg;
 	rec->r = recorder_alloc();
 	err  = rec->r ? 0 : ENOMEM;
-	err |= str_dup(&rec->mailbox, mailbox);
+	if (mailbox)
+		err |= str_dup(&rec->mailbox, mailbox);
 	if (caller)
 		err |= str_dup(&rec->caller, caller);
 	if (caller_name)
@@ -346,12 +414,23 @@ int vm_rec_start(struct vm_rec **recp, struct vm *vm, struct media_ep *ep,
 	clock_gettime(CLOCK_REALTIME, &now);
 	rec->time_ms = (uint64_t)now.tv_sec * 1000 +
 		(uint64_t)now.tv_nsec / 1000000;
-	(void)re_snprintf(rec->dir, sizeof(rec->dir), "%s/voicemail/%s",
-			  vm->datadir, mailbox);
-	(void)re_snprintf(rec->name, sizeof(rec->name), "msg-%llu-%08x.wav",
-			  (unsigned long long)rec->time_ms, rand_u32());
-	(void)re_snprintf(rec->file, sizeof(rec->file), "voicemail/%s/%s",
-			  mailbox, rec->name);
+
+	if (kind == KIND_KEYS) {
+		rec->r->keys_only = true;
+	}
+	else {
+		(void)re_snprintf(rec->dir, sizeof(rec->dir),
+				  "%s/voicemail/%s", vm->datadir, mailbox);
+		if (name)
+			str_ncpy(rec->name, name, sizeof(rec->name));
+		else
+			(void)re_snprintf(rec->name, sizeof(rec->name),
+					  "msg-%llu-%08x.wav",
+					  (unsigned long long)rec->time_ms,
+					  rand_u32());
+		(void)re_snprintf(rec->file, sizeof(rec->file),
+				  "voicemail/%s/%s", mailbox, rec->name);
+	}
 
 	/* the worker first, then the writer: it reads what there is */
 	media_ep_record(ep, rec->r);
@@ -363,6 +442,50 @@ int vm_rec_start(struct vm_rec **recp, struct vm *vm, struct media_ep *ep,
 
 	*recp = rec;
 	return 0;
+}
+
+
+int vm_rec_start(struct vm_rec **recp, struct vm *vm, struct media_ep *ep,
+		 const char *mailbox, const char *caller,
+		 const char *caller_name, vm_done_h *doneh, void *arg)
+{
+	return rec_start(recp, vm, ep, KIND_MESSAGE, mailbox, NULL, caller,
+			 caller_name, doneh, arg);
+}
+
+
+int vm_rec_file(struct vm_rec **recp, struct vm *vm, struct media_ep *ep,
+		const char *mailbox, const char *name, vm_done_h *doneh,
+		void *arg)
+{
+	if (!name || !*name || strchr(name, '/'))
+		return EINVAL;
+
+	return rec_start(recp, vm, ep, KIND_FILE, mailbox, name, NULL, NULL,
+			 doneh, arg);
+}
+
+
+int vm_keys_start(struct vm_rec **recp, struct vm *vm, struct media_ep *ep)
+{
+	return rec_start(recp, vm, ep, KIND_KEYS, NULL, NULL, NULL, NULL,
+			 NULL, NULL);
+}
+
+
+char vm_rec_key(struct vm_rec *rec)
+{
+	return rec ? recorder_key(rec->r) : 0;
+}
+
+
+int vm_rec_set_email(struct vm_rec *rec, const char *email)
+{
+	if (!rec)
+		return EINVAL;
+
+	rec->email = mem_deref(rec->email);
+	return email ? str_dup(&rec->email, email) : 0;
 }
 
 
@@ -464,4 +587,276 @@ int vm_print(struct re_printf *pf, struct vm *vm, const char *mailbox)
 				 mailbox ? " in " : "", mailbox ? mailbox : "");
 
 	return err ? err : pc.err;
+}
+
+
+void vm_set_mail(struct vm *vm, struct vm_mail *mail)
+{
+	if (vm)
+		vm->mail = mail;
+}
+
+
+/* ---- the mailbox, for its owner (call_vmbox.c) ---- */
+
+int vm_list(struct vm *vm, const char *mailbox,
+	    int (*h)(const struct vm_msg *m, void *arg), void *arg)
+{
+	return vm ? store_vm_list(vm->st, mailbox, h, arg) : EINVAL;
+}
+
+
+static void changed(struct vm *vm, const char *mailbox)
+{
+	if (vm->changeh)
+		vm->changeh(mailbox, vm->change_arg);
+}
+
+
+int vm_set(struct vm *vm, const char *mailbox, int64_t id,
+	   const char *folder, bool heard)
+{
+	int err;
+
+	if (!vm || !mailbox)
+		return EINVAL;
+
+	err = store_begin(vm->st);
+	if (err)
+		return err;
+
+	err = store_vm_set(vm->st, id, folder, heard);
+	if (err) {
+		store_rollback(vm->st);
+		return err;
+	}
+
+	err = store_commit(vm->st);
+	if (!err)
+		changed(vm, mailbox);
+
+	return err;
+}
+
+
+/* The file goes once the row's removal is on disk: a crash between
+ * the two leaves a file nobody points to, never a row without its
+ * file */
+static void unlink_durable(int err, void *arg)
+{
+	const char *path = arg;
+
+	if (err) {
+		log_warn("voicemail: %s kept: its row may be back (%m)",
+			 path, err);
+		return;
+	}
+
+	if (unlink(path) && errno != ENOENT)
+		log_warn("voicemail: cannot remove %s: %m", path, errno);
+}
+
+
+int vm_delete(struct vm *vm, const char *mailbox, int64_t id,
+	      const char *file)
+{
+	char *path = NULL;
+	int err;
+
+	if (!vm || !mailbox || !file)
+		return EINVAL;
+
+	err = re_sdprintf(&path, "%s/%s", vm->datadir, file);
+	if (err)
+		return err;
+
+	err = store_begin(vm->st);
+	if (err)
+		goto out;
+
+	err = store_vm_delete(vm->st, id);
+	if (err) {
+		store_rollback(vm->st);
+		goto out;
+	}
+
+	err = store_commit(vm->st);
+	if (err)
+		goto out;
+
+	err = store_when_durable(vm->st, unlink_durable, path);
+	changed(vm, mailbox);
+
+ out:
+	mem_deref(path);
+	return err;
+}
+
+
+/* ---- PINs ---- */
+
+static int pin_hash(char hex[65], const char *salt, const char *mailbox,
+		    const char *pin)
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0, i;
+	char buf[256];
+	int n;
+
+	n = re_snprintf(buf, sizeof(buf), "%s:%s:%s", salt, mailbox, pin);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return EINVAL;
+
+	if (!EVP_Digest(buf, (size_t)n, md, &mdlen, EVP_sha256(), NULL) ||
+	    mdlen != 32)
+		return EPROTO;
+	OPENSSL_cleanse(buf, sizeof(buf));
+
+	for (i = 0; i < mdlen; i++)
+		(void)re_snprintf(hex + 2 * i, 3, "%02x", md[i]);
+
+	return 0;
+}
+
+
+int vm_pin_check(struct vm *vm, const char *mailbox, const char *dir_pin,
+		 const char *pin)
+{
+	char *salt = NULL, *hash = NULL;
+	char hex[65];
+	int err;
+
+	if (!vm || !mailbox || !pin)
+		return EINVAL;
+
+	err = store_vm_pin_get(vm->st, mailbox, &salt, &hash);
+	if (err == ENOENT) {
+		size_t a, b;
+
+		/* the directory's; compared in constant time */
+		if (!dir_pin)
+			return ENOENT;
+		a = strlen(dir_pin);
+		b = strlen(pin);
+		return a == b && !CRYPTO_memcmp(dir_pin, pin, a) ? 0 :
+			EACCES;
+	}
+	if (err)
+		return err;
+
+	err = pin_hash(hex, salt, mailbox, pin);
+	if (!err && (strlen(hash) != 64 || CRYPTO_memcmp(hex, hash, 64)))
+		err = EACCES;
+
+	mem_deref(salt);
+	mem_deref(hash);
+	return err;
+}
+
+
+int vm_pin_set(struct vm *vm, const char *mailbox, const char *pin)
+{
+	char salt[33], hex[65];
+	int err;
+
+	if (!vm || !mailbox || !pin)
+		return EINVAL;
+
+	(void)re_snprintf(salt, sizeof(salt), "%08x%08x%08x%08x", rand_u32(),
+			  rand_u32(), rand_u32(), rand_u32());
+	err = pin_hash(hex, salt, mailbox, pin);
+	if (err)
+		return err;
+
+	err = store_begin(vm->st);
+	if (err)
+		return err;
+
+	err = store_vm_pin_set(vm->st, mailbox, salt, hex);
+	if (err) {
+		store_rollback(vm->st);
+		return err;
+	}
+
+	return store_commit(vm->st);
+}
+
+
+static bool pinlock_cmp(struct le *le, void *arg)
+{
+	const struct pinlock *pl = le->data;
+
+	return !strcmp(pl->mailbox, arg);
+}
+
+
+static struct pinlock *pinlock_find(struct vm *vm, const char *mailbox)
+{
+	return list_ledata(hash_lookup(vm->pinlocks,
+				       hash_joaat_str(mailbox),
+				       pinlock_cmp, (void *)mailbox));
+}
+
+
+static void pinlock_destructor(void *arg)
+{
+	struct pinlock *pl = arg;
+
+	hash_unlink(&pl->he);
+	mem_deref(pl->mailbox);
+}
+
+
+bool vm_pin_locked(struct vm *vm, const char *mailbox, uint64_t now_ms)
+{
+	const struct pinlock *pl = vm ? pinlock_find(vm, mailbox) : NULL;
+
+	return pl && pl->until_ms > now_ms;
+}
+
+
+void vm_pin_failed(struct vm *vm, const char *mailbox, const char *from,
+		   uint64_t now_ms)
+{
+	struct pinlock *pl;
+
+	if (!vm || !mailbox)
+		return;
+
+	pl = pinlock_find(vm, mailbox);
+	if (!pl) {
+		pl = mem_zalloc(sizeof(*pl), pinlock_destructor);
+		if (!pl || str_dup(&pl->mailbox, mailbox)) {
+			mem_deref(pl);
+			return;
+		}
+		hash_append(vm->pinlocks, hash_joaat_str(mailbox), &pl->he,
+			    pl);
+	}
+
+	if (pl->until_ms > now_ms)
+		return;                   /* locked already */
+
+	if (!pl->fails || now_ms - pl->first_ms > PIN_WINDOW_MS) {
+		pl->fails = 0;
+		pl->first_ms = now_ms;
+	}
+
+	if (++pl->fails < PIN_FAILS)
+		return;
+
+	pl->until_ms = now_ms + PIN_LOCK_MS;
+	pl->fails = 0;
+	log_warn("voicemail %s: locked for %u s after %u wrong PINs"
+		 " (the last from %s)", mailbox, PIN_LOCK_MS / 1000,
+		 PIN_FAILS, from ? from : "?");
+}
+
+
+void vm_pin_ok(struct vm *vm, const char *mailbox)
+{
+	struct pinlock *pl = vm ? pinlock_find(vm, mailbox) : NULL;
+
+	if (pl && !pl->until_ms)
+		mem_deref(pl);
 }

@@ -4,15 +4,16 @@
  * Durability order at commit: data and header are fsync()ed before the
  * rename, and the folder after it; otherwise a crash could persist the new
  * name before the data and leave a file of zeros under the final name.
+ * The writes, fsyncs and folder creation are fsutil.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include "fsutil.h"
 #include "wavfile.h"
 
 #define HDR_SIZE 44
@@ -62,97 +63,6 @@ static void header(uint8_t *h, uint32_t data)
 }
 
 
-/* Write all of p; at offset off, or at the file position if off < 0. */
-static int put(int fd, const uint8_t *p, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t n = off < 0 ? write(fd, p, len)
-				    : pwrite(fd, p, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return EIO;
-
-		p += n;
-		len -= (size_t)n;
-		if (off >= 0)
-			off += n;
-	}
-
-	return 0;
-}
-
-
-static int sync_fd(int fd)
-{
-	while (fsync(fd)) {
-		if (errno != EINTR)
-			return errno;
-	}
-
-	return 0;
-}
-
-
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int err;
-
-	if (fd < 0)
-		return errno;
-
-	err = sync_fd(fd);
-	(void)close(fd);
-
-	return err;
-}
-
-
-/*
- * Create each missing ancestor of path (modified in place, restored). The
- * parent of a new folder is fsync()ed too: else a committed recording could
- * vanish with its folder after a power loss.
- */
-static int mkdir_p(char *path)
-{
-	char *p, *sep = NULL, c;
-	int err = 0;
-
-	for (p = path + 1; !err; p++) {
-
-		if (*p != '/' && *p != '\0')
-			continue;
-
-		c = *p;
-		*p = '\0';
-		if (!mkdir(path, 0750)) {
-			if (sep) {
-				*sep = '\0';
-				err = sync_dir(path);
-				*sep = '/';
-			}
-			else {
-				err = sync_dir(path[0] == '/' ? "/" : ".");
-			}
-		}
-		else if (errno != EEXIST) {
-			err = errno;
-		}
-		*p = c;
-
-		if (c == '\0')
-			break;
-		sep = p;
-	}
-
-	return err;
-}
-
-
 int wavfile_open(struct wavfile **wfp, const char *dir, const char *name)
 {
 	struct wavfile *wf;
@@ -176,7 +86,7 @@ int wavfile_open(struct wavfile **wfp, const char *dir, const char *name)
 	snprintf(wf->path, plen + 1, "%s/%s", dir, name);
 	snprintf(wf->tmp, plen + 5, "%s.tmp", wf->path);
 
-	err = mkdir_p(wf->dir);
+	err = fs_mkdir_p(wf->dir, 0750);
 	if (err)
 		goto out;
 
@@ -214,7 +124,7 @@ int wavfile_open(struct wavfile **wfp, const char *dir, const char *name)
 static int flush(struct wavfile *wf)
 {
 	if (!wf->err && wf->len)
-		wf->err = put(wf->fd, wf->buf, wf->len, -1);
+		wf->err = fs_write_all(wf->fd, wf->buf, wf->len, -1);
 	wf->len = 0;
 
 	return wf->err;
@@ -268,10 +178,10 @@ int wavfile_commit(struct wavfile *wf)
 	err = flush(wf);
 	if (!err) {
 		header(h, (uint32_t)(wf->samples * 2));
-		err = put(wf->fd, h, sizeof(h), 0);
+		err = fs_write_all(wf->fd, h, sizeof(h), 0);
 	}
 	if (!err)
-		err = sync_fd(wf->fd);
+		err = fs_sync_fd(wf->fd);
 
 	/* After a good fsync, EINTR from close() loses nothing (Linux). */
 	if (close(wf->fd) && errno != EINTR && !err)
@@ -282,7 +192,7 @@ int wavfile_commit(struct wavfile *wf)
 	if (err)
 		(void)unlink(wf->tmp);
 	else
-		err = sync_dir(wf->dir);
+		err = fs_sync_dir(wf->dir);
 
 	free(wf);
 

@@ -241,7 +241,8 @@ class Pbx:
         for u in self.users:
             a = {'id': u['id'], 'name': u.get('name', 'User %s' % u['id']),
                  'context': u.get('context', 'default')}
-            for k in ('password', 'ha1', 'codecs', 'cos', 'mwi'):
+            for k in ('password', 'ha1', 'codecs', 'cos', 'mwi', 'vm-pin',
+                      'email'):
                 if k in u:
                     a[k] = u[k]
             us.append('    <user %s/>' % _attrs(a))

@@ -92,12 +92,15 @@ static void test_good_config(void **state)
 		"               default-expires=\"10m\" max-contacts=\"3\"/>\n"
 		"    <auth algorithms=\"SHA-256 MD5\" nonce-lifetime=\"1m\"\n"
 		"          max-failures=\"7\" lockout=\"500ms\"/>\n"
+		"    <voicemail mail-command=\"/usr/bin/msmtp -t\"\n"
+		"               mail-from=\"pbx@example.com\" mail-retry=\"2m\"/>\n"
 		"  </settings>\n"
 		"  <xi:include href=\"dir.xml\"/>\n"
 		"</switchboard>\n");
 	write_file("dir.xml",
 		"<directory>\n"
-		"  <user id=\"1001\" name=\"Alice\" password=\"pw\"/>\n"
+		"  <user id=\"1001\" name=\"Alice\" password=\"pw\""
+		" vm-pin=\"0042\" email=\"alice@example.com\"/>\n"
 		"  <user id=\"1002\" ha1=\"0123456789abcdef0123456789ABCDEF\"/>\n"
 		"  <group id=\"sales\" members=\"1001 1002\"/>\n"
 		"</directory>\n");
@@ -128,6 +131,11 @@ static void test_good_config(void **state)
 	assert_non_null(u);
 	assert_string_equal("pw", u->password);
 	assert_string_equal("default", u->context);
+	assert_string_equal("0042", u->vm_pin);
+	assert_string_equal("alice@example.com", u->email);
+	assert_string_equal("/usr/bin/msmtp -t", cfg->voicemail.mail_command);
+	assert_string_equal("pbx@example.com", cfg->voicemail.mail_from);
+	assert_int_equal(120, cfg->voicemail.mail_retry);
 	assert_non_null(strstr(u->file, "dir.xml"));
 	assert_int_equal(2, u->line);
 
@@ -161,6 +169,8 @@ static void test_defaults(void **state)
 	assert_int_equal(DIGEST_MD5, cfg->auth.algov[0]);
 	assert_int_equal(5, cfg->auth.max_failures);
 	assert_int_equal(300, cfg->auth.lockout);
+	assert_null(cfg->voicemail.mail_command);   /* sendmail -t -i */
+	assert_int_equal(60, cfg->voicemail.mail_retry);
 	mem_deref(cfg);
 }
 
@@ -258,7 +268,7 @@ static void test_included_file_names_itself(void **state)
 		"</directory>\n",
 		"inc.xml:4: <user>: unknown attribute \"colour\" (allowed: id, "
 		"name, password, ha1, ha1-sha256, context, mailbox, vm-pin, "
-		"location, cos, site, max-contacts, codecs, mwi)\n");
+		"email, location, cos, site, max-contacts, codecs, mwi)\n");
 }
 
 

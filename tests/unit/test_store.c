@@ -116,7 +116,7 @@ static void test_open_creates_schema(void **state)
 	assert_true(S_ISDIR(sb.st_mode));
 	assert_int_equal(sb.st_mode & 0777, 0750 & ~um);
 
-	assert_int_equal(sql_int(path, "PRAGMA user_version"), 4);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), 5);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master "
 				 "WHERE type = 'table' AND name IN "
 				 "('bindings', 'credentials')"), 2);
@@ -515,7 +515,7 @@ static void test_reopen(void **state)
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(store_binding_load(st, load_h, &l), 0);
 	assert_int_equal(l.n, 1);
-	assert_int_equal(sql_int(store_path(st), "PRAGMA user_version"), 4);
+	assert_int_equal(sql_int(store_path(st), "PRAGMA user_version"), 5);
 	st = mem_deref(st);
 
 	assert_int_equal(store_open(&st, f->datadir), 0);

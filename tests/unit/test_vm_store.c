@@ -312,6 +312,67 @@ static void test_put_list_count_delete(void **state)
 }
 
 
+/* Heard, saved: the counts follow; a PIN changed by phone is kept as
+ * its salt and hash and survives a reopen */
+static void test_set_and_pins(void **state)
+{
+	struct fixture *f = *state;
+	char *salt = NULL, *hash = NULL;
+	int64_t id1 = 0;
+	struct msgs r;
+	int err;
+
+	assert_int_equal(put(f->st, &m1, &id1), 0);
+	assert_counts(f->st, "1002", 1, 0);
+
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_vm_set(f->st, id1, "new", true), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_counts(f->st, "1002", 0, 1);
+
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_vm_set(f->st, id1, "saved", true), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_vm_list(f->st, "1002", msgs_h, &r), 0);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.folder[0], "saved");
+	assert_true(r.m[0].heard);
+	assert_counts(f->st, "1002", 0, 1);
+
+	/* no such message */
+	assert_int_equal(store_begin(f->st), 0);
+	err = store_vm_set(f->st, id1 + 100, "saved", true);
+	store_rollback(f->st);
+	assert_int_equal(err, ENOENT);
+	assert_int_equal(store_vm_set(f->st, id1, NULL, true), EINVAL);
+
+	/* PINs */
+	assert_int_equal(store_vm_pin_get(f->st, "1002", &salt, &hash),
+			 ENOENT);
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_vm_pin_set(f->st, "1002", "s1", "h1"), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_vm_pin_set(f->st, "1002", "s2", "h2"), 0);
+	assert_int_equal(store_commit(f->st), 0);
+
+	f->st = mem_deref(f->st);
+	assert_int_equal(store_open(&f->st, f->dir), 0);
+	assert_int_equal(store_vm_pin_get(f->st, "1002", &salt, &hash), 0);
+	assert_string_equal(salt, "s2");
+	assert_string_equal(hash, "h2");
+	salt = mem_deref(salt);
+	hash = mem_deref(hash);
+	assert_int_equal(store_vm_pin_get(f->st, "1003", &salt, &hash),
+			 ENOENT);
+	assert_null(salt);
+	assert_null(hash);
+	assert_int_equal(sql_int(store_path(f->st),
+				 "SELECT count(*) FROM vm_pins"), 1);
+}
+
+
 struct durable {
 	unsigned calls;
 	int err;
@@ -388,11 +449,11 @@ static void test_migrate_from_v3(void **state)
 	struct msgs r;
 
 	str_ncpy(path, store_path(f->st), sizeof(path));
-	assert_int_equal(sql_int(path, "PRAGMA user_version"), 4);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), 5);
 	f->st = mem_deref(f->st);
 
 	/* back to version 3: no voicemail, a call record */
-	sql_exec(path, "DROP TABLE voicemail;"
+	sql_exec(path, "DROP TABLE voicemail; DROP TABLE vm_pins;"
 		 "INSERT INTO cdr (call_id, start_ms, end_ms, duration_ms,"
 		 " billsec_ms, cause) VALUES ('c-old', 1, 2, 1, 0, 16);"
 		 "PRAGMA user_version = 3");
@@ -400,7 +461,7 @@ static void test_migrate_from_v3(void **state)
 				 " WHERE name LIKE 'voicemail%'"), 0);
 
 	assert_int_equal(store_open(&f->st, f->dir), 0);
-	assert_int_equal(sql_int(path, "PRAGMA user_version"), 4);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), 5);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master"
 				 " WHERE name IN ('voicemail',"
 				 " 'voicemail_mailbox')"), 2);
@@ -475,6 +536,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_list_count_delete,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_and_pins, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup,
