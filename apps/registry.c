@@ -336,3 +336,13 @@ int app_pl_uint(const struct pl *pl, uint32_t max, uint32_t *valp)
 
 	return 0;
 }
+
+
+int app_check_mailbox(const struct pl *box, char *msg, size_t msgsz)
+{
+	if (!app_pl_valid(box, "_.+-"))
+		return app_fail(msg, msgsz, EINVAL, "invalid mailbox '%r'"
+				" (letters, digits, _ . + -)", box);
+
+	return 0;
+}

@@ -25,12 +25,7 @@ static int check(const char *data, char *msg, size_t msgsz)
 				"'%r' after the mailbox: one mailbox only",
 				&more);
 
-	if (!app_pl_valid(&box, "_.+-"))
-		return app_fail(msg, msgsz, EINVAL,
-				"invalid mailbox '%r' (letters, digits,"
-				" _ . + -)", &box);
-
-	return 0;
+	return app_check_mailbox(&box, msg, msgsz);
 }
 
 

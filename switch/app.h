@@ -92,6 +92,9 @@ bool app_word(struct pl *rest, struct pl *word);
  * part of a reference. */
 bool app_pl_valid(const struct pl *pl, const char *extra);
 
+/* A mailbox name as in the directory's mailbox attribute */
+int  app_check_mailbox(const struct pl *box, char *msg, size_t msgsz);
+
 /* A whole decimal number up to max: 0, EINVAL (not one) or ERANGE. */
 int  app_pl_uint(const struct pl *pl, uint32_t max, uint32_t *valp);
 

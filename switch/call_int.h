@@ -165,6 +165,8 @@ struct config;
 struct config_user;
 const struct config_user *call_mailbox_owner(const struct config *cfg,
 					    const char *box);
+/** Answer the caller (200 with our SDP) unless answered already */
+int  call_answer(struct call *call);
 /** The payload type our G.711 prompts go out to the caller with */
 uint8_t call_prompt_pt(const struct call *call);
 /** Hunt the dialplan again for ext (in ctx, or the call's context) */

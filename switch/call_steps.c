@@ -134,6 +134,24 @@ void call_channel(struct dp_channel *ch, const struct call *call)
 
 /* ---- running the steps ---- */
 
+int call_answer(struct call *call)
+{
+	int err;
+
+	if (call->answer)
+		return 0;
+
+	err = call_answer_a(call, NULL);
+	if (err)
+		return err;
+
+	call->answer = call_now_ms();
+	call_watch_media(call);
+	call_publish(call, EVENT_CALL_ANSWERED);
+	return 0;
+}
+
+
 static void sleep_done(void *arg)
 {
 	call_continue(arg);
@@ -452,14 +470,9 @@ static int run_voicemail(struct call *call, const char *data)
 	if (err)
 		return err;
 
-	if (!call->answer) {
-		err = call_answer_a(call, NULL);
-		if (err)
-			return err;
-		call->answer = call_now_ms();
-		call_watch_media(call);
-		call_publish(call, EVENT_CALL_ANSWERED);
-	}
+	err = call_answer(call);
+	if (err)
+		return err;
 
 	/* a full mailbox takes no more: the caller is told so */
 	{
@@ -588,25 +601,13 @@ void call_continue(struct call *call)
 			continue;
 		}
 		else if (!strcmp(name, "answer")) {
-			if (!call->answer) {
-				err = call_answer_a(call, NULL);
-				if (!err) {
-					call->answer = call_now_ms();
-					call_watch_media(call);
-					call_publish(call, EVENT_CALL_ANSWERED);
-				}
-			}
+			err = call_answer(call);
 		}
 		else if (!strcmp(name, "echo")) {
 			/* the caller hears itself until it hangs up */
-			if (!call->answer) {
-				err = call_answer_a(call, NULL);
-				if (err)
-					goto fail;
-				call->answer = call_now_ms();
-				call_watch_media(call);
-				call_publish(call, EVENT_CALL_ANSWERED);
-			}
+			err = call_answer(call);
+			if (err)
+				goto fail;
 			media_ep_bridge(call->a_ep, call->a_ep);
 			mem_deref(data);
 			return;

@@ -973,14 +973,9 @@ int call_vmbox_start(struct call *call, const char *data)
 	if (!call->cm->vm)
 		return ENOSYS;
 
-	if (!call->answer) {
-		err = call_answer_a(call, NULL);
-		if (err)
-			return err;
-		call->answer = call_now_ms();
-		call_watch_media(call);
-		call_publish(call, EVENT_CALL_ANSWERED);
-	}
+	err = call_answer(call);
+	if (err)
+		return err;
 
 	vb = mem_zalloc(sizeof(*vb), vmbox_destructor);
 	if (!vb)
