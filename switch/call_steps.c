@@ -382,14 +382,42 @@ static void greet_add(struct vm_greet *g, const char *dir, const char *name)
 }
 
 
+/* The spoken default: "The person at extension 1 0 0 2" (or the
+ * owner's recorded name) "is not available. Please leave a message..." */
+static void greet_default(struct vm_greet *g, const struct call *call,
+			  const char *dir, bool busy)
+{
+	char sounds[300];
+	const char *p;
+
+	(void)re_snprintf(sounds, sizeof(sounds), "%s/sounds",
+			  call->cfg->confdir);
+
+	greet_add(g, dir, "greeting-name");
+	if (!g->n) {
+		greet_add(g, sounds, "vm-person");
+		for (p = call->vm_box; g->n && *p; p++) {
+			char d[16];
+
+			(void)re_snprintf(d, sizeof(d), "digit-%c", *p);
+			if (*p >= '0' && *p <= '9')
+				greet_add(g, sounds, d);
+		}
+	}
+	if (g->n)
+		greet_add(g, sounds, busy ? "vm-busy" : "vm-unavailable");
+	greet_add(g, sounds, "vm-leave-message");
+}
+
+
 /* The mailbox's own greeting (greeting-busy or greeting-unavailable in
- * its folder), else the spoken default that says the extension, from
- * the prompts in CONFDIR/sounds (contrib/prompts.sh); none: the beep */
+ * its folder), else the spoken default from the prompts in
+ * CONFDIR/sounds (contrib/prompts.sh); none: the beep alone */
 static int vm_greeting(struct call *call, bool busy)
 {
 	struct vm_greet *g;
-	char dir[300], sounds[300];
-	const char *p;
+	const char *kind = "the mailbox's own";
+	char dir[300];
 
 	g = mem_zalloc(sizeof(*g), NULL);
 	if (!g)
@@ -399,32 +427,12 @@ static int vm_greeting(struct call *call, bool busy)
 			  vm_datadir(call->cm->vm), call->vm_box);
 	greet_add(g, dir, busy ? "greeting-busy" : "greeting-unavailable");
 	if (!g->n) {
-		/* the owner's recorded name in the spoken default */
-		(void)re_snprintf(sounds, sizeof(sounds), "%s/sounds",
-				  call->cfg->confdir);
-		greet_add(g, dir, "greeting-name");
-		if (g->n) {
-			greet_add(g, sounds, busy ? "vm-busy" :
-				  "vm-unavailable");
-			greet_add(g, sounds, "vm-leave-message");
-		}
+		greet_default(g, call, dir, busy);
+		kind = g->n ? "spoken default" : "none: the beep alone";
 	}
-	if (!g->n) {
-		(void)re_snprintf(sounds, sizeof(sounds), "%s/sounds",
-				  call->cfg->confdir);
-		greet_add(g, sounds, "vm-person");
-		for (p = call->vm_box; g->n && *p; p++) {
-			char d[16];
 
-			(void)re_snprintf(d, sizeof(d), "digit-%c", *p);
-			if (*p >= '0' && *p <= '9')
-				greet_add(g, sounds, d);
-		}
-		if (g->n)
-			greet_add(g, sounds, busy ? "vm-busy" :
-				  "vm-unavailable");
-		greet_add(g, sounds, "vm-leave-message");
-	}
+	log_info("%s: voicemail %s: %s greeting (%s)", call->id,
+		 call->vm_box, busy ? "busy" : "unavailable", kind);
 
 	mem_deref(call->vm_greet);
 	call->vm_greet = g;

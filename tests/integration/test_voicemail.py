@@ -32,12 +32,19 @@ dialplan runs `voicemail 1002`: the PBX answers, beeps (a 1 kHz tone of
   a message for the target (through the dialplan's ${vm_target}).
 - crash: 2 s into a message the daemon is killed (SIGKILL): after a
   restart the index has no row for it, and every row's file exists.
+- sipp_busy, sipp_no_answer: a sipp caller (PCMA) calls 1004, whose
+  phone answers 486 / rings past the 3 s call_timeout; the dialplan's
+  voicemail 1004 after the bridge plays the busy / unavailable greeting
+  and records the capture sipp plays (g711a.pcap, 7 s of speech) until
+  sipp hangs up: the stored WAV is the capture's audio (correlation
+  above 0.99 against the decoded a-law), and the row says who called.
 """
 
 import glob
 import math
 import os
 import re
+import shutil
 import signal
 import struct
 import subprocess
@@ -46,13 +53,17 @@ import wave
 
 import harness
 from harness import log, wait_until
-from test_media import (Phone, PTIME_SAMPLES, RATE, dominant, purity, rms,
-                        rtp_fields, rtp_packet, tone_stream, ulaw_encode,
-                        ULAW)
+from test_media import (Bg, Phone, PTIME_SAMPLES, RATE, dominant, purity,
+                        raw_sockets_allowed, read_pcap, rms, rtp_fields,
+                        rtp_packet, sipp_bg, sipp_done, tone_stream,
+                        ulaw_encode, ULAW)
+
+PCAP = '/usr/share/sip-tester/g711a.pcap'
 
 USERS = [{'id': '1001', 'password': 'secret1001'},
          {'id': '1002', 'password': 'secret1002'},
-         {'id': '1003', 'password': 'secret1003', 'mwi': 'unsolicited'}]
+         {'id': '1003', 'password': 'secret1003', 'mwi': 'unsolicited'},
+         {'id': '1004', 'password': 'secret1004'}]
 PW = {u['id']: u['password'] for u in USERS}
 
 DIALPLAN = '''  <dialplan>
@@ -60,6 +71,13 @@ DIALPLAN = '''  <dialplan>
       <extension name="voicemail-uri">
         <condition field="destination_number" expression="^voicemail$"/>
         <condition field="${vm_target}" expression="^(\\d+)$">
+          <action application="voicemail" data="$1"/>
+        </condition>
+      </extension>
+      <extension name="bridge-then-voicemail">
+        <condition field="destination_number" expression="^(1004)$">
+          <action application="set" data="call_timeout=3"/>
+          <action application="bridge" data="user/$1"/>
           <action application="voicemail" data="$1"/>
         </condition>
       </extension>
@@ -481,6 +499,125 @@ def crash_while_recording(t, pbx):
                 'index row without its file: %s' % rel)
 
 
+def alaw_decode(a):
+    a ^= 0x55
+    t = (a & 0x0f) << 4
+    seg = (a & 0x70) >> 4
+    t = t + 8 if seg == 0 else (t + 0x108) << (seg - 1)
+    return t if a & 0x80 else -t
+
+
+def correlation(x, y):
+    n = min(len(x), len(y))
+    sxy = sum(x[i] * y[i] for i in range(n))
+    sxx = sum(v * v for v in x[:n])
+    syy = sum(v * v for v in y[:n])
+    return sxy / math.sqrt(sxx * syy) if sxx and syy else 0.0
+
+
+def best_offset(x, y, span=480, window=4000):
+    """The shift of y against x (samples) where a window of x matches
+    best, and the correlation of the whole overlap there."""
+    base = x[8000:8000 + window]
+    best, at = -2.0, 0
+    for k in range(-span, span + 1):
+        seg = y[8000 + k:8000 + k + window]
+        c = correlation(base, seg)
+        if c > best:
+            best, at = c, k
+    if at >= 0:
+        return at, correlation(x, y[at:])
+    return at, correlation(x[-at:], y)
+
+
+def sipp_to_voicemail(t, pbx, callee_does, cause, kind):
+    """A sipp caller playing g711a.pcap calls 1004; 1004's phone does
+    callee_does; the message is the capture's audio."""
+    capture = [p for p in read_pcap(PCAP) if len(p) >= 12 and
+               p[0] >> 6 == 2]
+    sent = [alaw_decode(b) for p in capture for b in p[12:]]
+    phone = Phone(pbx, '1004', PW['1004'])
+    sp = None
+    try:
+        t.require(phone.register().status == 200, 'REGISTER 1004')
+        # short greetings of the mailbox's own: the caller waits 1.5 s
+        d = os.path.join(pbx.datadir, 'voicemail', '1004')
+        os.makedirs(d, exist_ok=True)
+        for g in ('greeting-busy', 'greeting-unavailable'):
+            with wave.open(os.path.join(d, g + '.wav'), 'wb') as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(8000)
+                w.writeframes(b'\0\0' * 3200)
+        n = len(messages(pbx, '1004'))
+        mark = len(harness._read(pbx.logfile))
+        bg = Bg(callee_does, phone)
+        sp = sipp_bg(pbx, 'vm_pcap_caller.xml', 'vm-' + kind,
+                     ['127.0.0.1:%d' % pbx.port, '-s', '1004',
+                      '-au', '1001', '-ap', PW['1001'],
+                      '-auth_uri', '1004@%s' % pbx.domain,
+                      '-key', 'domain', pbx.domain, '-key', 'caller', '1001'])
+        t.check(bg.get(20), '1004\'s phone did not see the call')
+        sipp_done(t, sp, 'sipp caller leaving a message')
+        sp = None
+        msgs = wait_until(lambda: len(messages(pbx, '1004')) == n + 1 and
+                          messages(pbx, '1004'), 5)
+        t.require(msgs, 'no message in 1004 after the %s' % cause)
+        log_ = harness._read(pbx.logfile)[mark:]
+        t.check('voicemail 1004: %s greeting (the mailbox\'s own)' % kind
+                in log_, 'the %s greeting was not played' % kind)
+        mid, caller, secs, rel = msgs[-1]
+        params, x = wav_of(pbx, rel)
+        at, c = best_offset(sent, x)
+        log('  %s: %.2f s from %s; the capture is %.2f s; correlation '
+            '%.4f at %+d samples' % (cause, secs, caller,
+                                    len(sent) / 8000.0, c, at))
+        t.check(caller == '1001', 'caller %r' % caller)
+        t.check(abs(secs - len(sent) / 8000.0) < 0.35,
+                'stored %.2f s of a %.2f s capture' % (secs,
+                                                      len(sent) / 8000.0))
+        t.check(c > 0.99, 'the message is not what sipp played '
+                '(correlation %.4f)' % c)
+    finally:
+        if sp is not None and sp.poll() is None:
+            sp.kill()
+            sp.wait(10)
+        phone.close()
+
+
+def answer_busy(phone):
+    got = phone.wait(lambda m: m.method == 'INVITE', 15)
+    if got is None:
+        return False
+    inv, src = got
+    phone.send(phone.response(inv, 486, 'Busy Here', 'busytag'), src)
+    phone.wait(lambda m: m.method == 'ACK', 5)
+    return True
+
+
+def ring_forever(phone):
+    got = phone.wait(lambda m: m.method == 'INVITE', 15)
+    if got is None:
+        return False
+    inv, src = got
+    phone.send(phone.response(inv, 180, 'Ringing', 'ringtag'), src)
+    got = phone.wait(lambda m: m.method == 'CANCEL', 10)
+    if got is None:
+        return False
+    phone.send(phone.response(got[0], 200, 'OK', 'ringtag'), got[1])
+    phone.send(phone.response(inv, 487, 'Request Terminated', 'ringtag'),
+               src)
+    return True
+
+
+def sipp_busy(t, pbx):
+    sipp_to_voicemail(t, pbx, answer_busy, 'busy (486)', 'busy')
+
+
+def sipp_no_answer(t, pbx):
+    sipp_to_voicemail(t, pbx, ring_forever, 'no answer', 'unavailable')
+
+
 def body(start, t):
     pbx = start('voicemail', USERS, extra_xml=DIALPLAN)
     t.run(deposit_hangup, pbx)
@@ -493,6 +630,14 @@ def body(start, t):
     t.run(rfc4458, pbx)
     t.run(greeting, pbx)
     t.run(crash_while_recording, pbx)
+    if not shutil.which('sipp') or not os.path.exists(PCAP):
+        log('== sipp_busy, sipp_no_answer: SKIPPED (no sipp or %s)' % PCAP)
+    elif not raw_sockets_allowed():
+        log('== sipp_busy, sipp_no_answer: SKIPPED (sipp plays a pcap '
+            'through a raw socket: needs root or CAP_NET_RAW)')
+    else:
+        t.run(sipp_busy, pbx)
+        t.run(sipp_no_answer, pbx)
     t.current = 'end'
     t.check(pbx.alive(), 'daemon died')
     t.check(pbx.stop() == 0, 'daemon did not exit 0 on SIGTERM')
