@@ -38,6 +38,7 @@ enum {
 	MENU_REPEATS   = 3,      /* a menu said again, then goodbye      */
 	LOGIN_TRIES    = 3,
 	QUEUE_MAX      = 48,
+	DIGITS_SAID    = 16,     /* of a caller's number */
 	IN_MAX         = 15,     /* digits of a number or PIN            */
 	GREETING_MAX_S = 60,
 	PIN_MIN        = 4,
@@ -59,6 +60,7 @@ enum vb_state {
 
 struct vb_msg {
 	int64_t id;
+	uint64_t time_ms;
 	char file[200];
 	char caller[64];
 	bool fresh;              /* new and not heard */
@@ -177,16 +179,66 @@ static void q_number(struct vmbox *vb, unsigned n)
 }
 
 
+/* A number digit by digit (at most DIGITS_SAID: the queue keeps room
+ * for the message after it) */
 static void q_digits(struct vmbox *vb, const char *s)
 {
 	char name[16];
+	unsigned n = 0;
 
-	for (; *s; s++) {
+	for (; *s && n < DIGITS_SAID; s++) {
 		if (*s < '0' || *s > '9')
 			continue;
 		(void)re_snprintf(name, sizeof(name), "digit-%c", *s);
 		q_say(vb, name);
+		++n;
 	}
+}
+
+
+/* "received today at 10 45 P M": the day (today, yesterday, a weekday
+ * within the week, else the month and day) and the time, local */
+static void q_when(struct vmbox *vb, uint64_t time_ms)
+{
+	time_t t = (time_t)(time_ms / 1000), now = time(NULL);
+	struct tm m, n, y;
+	time_t yt = now - 86400;
+	char name[16];
+	int h;
+
+	localtime_r(&t, &m);
+	localtime_r(&now, &n);
+	localtime_r(&yt, &y);
+
+	q_say(vb, "vm-received");
+	if (m.tm_year == n.tm_year && m.tm_yday == n.tm_yday) {
+		q_say(vb, "vm-today");
+	}
+	else if (m.tm_year == y.tm_year && m.tm_yday == y.tm_yday) {
+		q_say(vb, "vm-yesterday");
+	}
+	else if (now >= t && now - t < 6 * 86400) {
+		(void)re_snprintf(name, sizeof(name), "day-%d", m.tm_wday);
+		q_say(vb, name);
+	}
+	else {
+		(void)re_snprintf(name, sizeof(name), "month-%d",
+				  m.tm_mon + 1);
+		q_say(vb, name);
+		q_number(vb, (unsigned)m.tm_mday);
+	}
+
+	q_say(vb, "vm-at");
+	h = m.tm_hour % 12;
+	q_number(vb, h ? (unsigned)h : 12);
+	if (m.tm_min > 0 && m.tm_min < 10) {
+		q_say(vb, "vm-oh");
+		q_number(vb, (unsigned)m.tm_min);
+	}
+	else if (m.tm_min) {
+		q_number(vb, (unsigned)m.tm_min);
+	}
+	q_say(vb, m.tm_hour < 12 ? "vm-am" : "vm-pm");
 }
 
 
@@ -315,6 +367,7 @@ static int msg_add(const struct vm_msg *m, void *arg)
 	v = &vb->msgs[vb->n++];
 	memset(v, 0, sizeof(*v));
 	v->id = m->id;
+	v->time_ms = m->time_ms;
 	str_ncpy(v->file, m->file, sizeof(v->file));
 	if (m->caller)
 		str_ncpy(v->caller, m->caller, sizeof(v->caller));
@@ -392,7 +445,8 @@ static void logged_in(struct vmbox *vb)
 }
 
 
-/* The current message: "Message 2, from 1 0 0 1", the audio, the menu */
+/* The current message: "Message 2, received today at 10 45 A M, from
+ * 1 0 0 1", then the audio (the menu follows from go()) */
 static void queue_msg(struct vmbox *vb)
 {
 	const struct vb_msg *m = &vb->msgs[vb->cur];
@@ -400,6 +454,7 @@ static void queue_msg(struct vmbox *vb)
 
 	q_say(vb, "vm-message");
 	q_number(vb, vb->cur + 1);
+	q_when(vb, m->time_ms);
 	if (m->caller[0] && strpbrk(m->caller, "0123456789")) {
 		q_say(vb, "vm-from");
 		q_digits(vb, m->caller);
