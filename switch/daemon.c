@@ -62,7 +62,9 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 	struct callmgr_stats cs;
 	time_t up = time(NULL) - d->started;
 	uint64_t commits, writes;
+	unsigned mspooled = 0, msent = 0, mfail = 0, mpending = 0;
 
+	vm_mail_stats(d->mail, &mspooled, &msent, &mfail, &mpending);
 	registrar_stats(d->reg, &st);
 	store_group_stats(d->store, &commits, &writes);
 	callmgr_stats(d->calls, &cs);
@@ -80,7 +82,9 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 			"\"calls_started\":%llu,"
 			"\"calls_refused_overload\":%llu,"
 			"\"calls_refused_limits\":%llu,"
-			"\"media_workers\":%u,\"media_parked\":%u}\n",
+			"\"media_workers\":%u,\"media_parked\":%u,"
+			"\"vm_mail_pending\":%u,\"vm_mail_sent\":%u,"
+			"\"vm_mail_failures\":%u}\n",
 			SWITCHBOARD_VERSION, (long long)up,
 			d->cfg->user_count, location_aor_count(d->loc),
 			location_count(d->loc),
@@ -95,7 +99,8 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 			cs.active, (unsigned long long)cs.started,
 			(unsigned long long)cs.refused_backlog,
 			(unsigned long long)cs.refused_limit,
-			media_workers(), media_parked());
+			media_workers(), media_parked(), mpending, msent,
+			mfail);
 	}
 
 	return re_hprintf(pf,
@@ -111,7 +116,9 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 		"store:    %llu writes in %llu commits\n"
 		"calls:    %u in progress, %llu started, refused with 503: "
 		"%llu overload, %llu limits\n"
-		"media:    %u relay worker(s), %u port pair(s) parked\n",
+		"media:    %u relay worker(s), %u port pair(s) parked\n"
+		"e-mail:   %u voicemail e-mail(s) sent, %u waiting, "
+		"%u failed attempt(s)\n",
 		SWITCHBOARD_VERSION, (long long)up / 86400,
 		(long long)(up / 3600) % 24, (long long)(up / 60) % 60,
 		(long long)up % 60, d->cfg->file, d->reloads, d->datadir,
@@ -127,7 +134,7 @@ static int print_status(struct re_printf *pf, struct daemon *d, bool json)
 		cs.active, (unsigned long long)cs.started,
 		(unsigned long long)cs.refused_backlog,
 		(unsigned long long)cs.refused_limit,
-		media_workers(), media_parked());
+		media_workers(), media_parked(), msent, mpending, mfail);
 }
 
 

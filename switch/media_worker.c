@@ -271,6 +271,14 @@ static int worker_start(struct worker *w, unsigned index)
 	if (err)
 		return err;
 
+	/* top -H, perf and ps -L tell the threads apart */
+	{
+		char name[16];
+
+		(void)re_snprintf(name, sizeof(name), "sb-media-%u", index);
+		(void)pthread_setname_np(w->tid, name);
+	}
+
 	w->started = true;
 	return 0;
 }

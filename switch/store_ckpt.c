@@ -114,6 +114,8 @@ int store_ckpt_start(struct store_ckpt **cp, const char *dbpath)
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		err = pthread_create(&c->thread, NULL, ckpt_main, c);
+		if (!err)
+			(void)pthread_setname_np(c->thread, "sb-checkpoint");
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	if (err)

@@ -364,8 +364,10 @@ int vm_alloc(struct vm **vmp, struct store *st, const char *datadir)
 		err = mqueue_alloc(&vm->mq, mq_handler, vm);
 	if (!err)
 		err = pthread_create(&vm->tid, NULL, writer_main, vm);
-	if (!err)
+	if (!err) {
 		vm->running = true;
+		(void)pthread_setname_np(vm->tid, "sb-vm-writer");
+	}
 
 	if (err)
 		mem_deref(vm);

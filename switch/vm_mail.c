@@ -816,6 +816,7 @@ int vm_mail_start(struct vm_mail **mp, const struct vm_mail_prm *prm)
 		free(m);
 		return err;
 	}
+	(void)pthread_setname_np(m->thread, "sb-vm-mail");
 
 	*mp = m;
 
