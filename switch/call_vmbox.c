@@ -78,6 +78,7 @@ struct vmbox {
 	bool first_pin;          /* the owner sets a PIN before all else */
 	unsigned fails;          /* wrong logins in this call */
 	unsigned repeats;        /* a menu said again without a key */
+	bool missing_said;       /* a missing prompt was logged */
 
 	char in[IN_MAX + 1];     /* digits so far */
 	size_t inlen;
@@ -141,12 +142,23 @@ static void q_path(struct vmbox *vb, const char *path)
 }
 
 
+/* A prompt of CONFDIR/sounds; one missing is skipped (said once a
+ * call: the menu still works by its keys) */
 static void q_say(struct vmbox *vb, const char *name)
 {
 	char path[320];
 
 	(void)re_snprintf(path, sizeof(path), "%s/sounds/%s.wav",
 			  vb->call->cfg->confdir, name);
+	if (access(path, R_OK)) {
+		if (!vb->missing_said)
+			log_warn("%s: voicemail: prompt %s missing (make the "
+				 "prompts: contrib/prompts.sh CONFDIR)",
+				 vb->call->id, path);
+		vb->missing_said = true;
+		return;
+	}
+
 	q_path(vb, path);
 }
 

@@ -243,9 +243,11 @@ def retrieve(t, pbx, maildir):
                 harness._read(pbx.logfile), 'the failed try is not logged')
         log('  e-mail: %s, %d bytes of WAV attached, after one failure'
             % (m['Subject'], len(wav)))
-        st = pbx.ctl('status')[1]
-        t.check('e-mail:   1 voicemail e-mail(s) sent, 0 waiting, 1 failed '
-                'attempt(s)' in st, 'ctl status: %s' % st)
+        # the file is written before the command exits
+        want = ('e-mail:   1 voicemail e-mail(s) sent, 0 waiting, 1 failed '
+                'attempt(s)')
+        t.check(wait_until(lambda: want in pbx.ctl('status')[1], 5),
+                'ctl status: %s' % pbx.ctl('status')[1])
 
         # *97: PIN, 1 plays the message
         t.require(p2.register().status == 200, 'REGISTER 1002')
