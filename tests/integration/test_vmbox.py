@@ -23,6 +23,8 @@ and from speech by its frequency.
   says so and hangs up.
 - lockout: two more wrong PINs (five in all) lock mailbox 1003 (logged)
   and then its right PIN is refused too.
+- inband_keys: a phone without telephone-event keys its PIN and # as
+  in-band tones: it is let in, and # hangs up.
 - first_pin: 1004 has no PIN; on *97 from its own phone it sets one
   (keyed twice), is let in, and the PIN works from another phone on
   *98; the store keeps a salted hash, never the digits.
@@ -30,6 +32,7 @@ and from speech by its frequency.
 
 import base64
 import email
+import math
 import os
 import re
 import sqlite3
@@ -41,7 +44,7 @@ import wave
 import harness
 from harness import log, wait_until
 from test_media import (Phone, ULAW, dominant, purity, rms, rtp_fields,
-                        rtp_packet, tone_stream)
+                        rtp_packet, tone_stream, ulaw_encode)
 from test_voicemail import (beep_at, make_prompts, messages, next_notify,
                             wav_of)
 
@@ -118,6 +121,28 @@ class Keys:
             self.p.rtp.send_stream(self.p.remote_media, pkts, pace=0.02)
             self.p.rtp.wait_sent(3)
             time.sleep(gap)
+
+
+DTMF = {'1': (697, 1209), '2': (697, 1336), '3': (697, 1477),
+        '4': (770, 1209), '5': (770, 1336), '6': (770, 1477),
+        '7': (852, 1209), '8': (852, 1336), '9': (852, 1477),
+        '*': (941, 1209), '0': (941, 1336), '#': (941, 1477)}
+
+
+def inband(p, keys):
+    """Keys as tones in the u-law audio (100 ms each, 100 ms apart),
+    for a phone that sends no RFC 4733 events."""
+    x = []
+    for k in keys:
+        lo, hi = DTMF[k]
+        x += [int(5000 * math.sin(2 * math.pi * lo * i / 8000) +
+                  5000 * math.sin(2 * math.pi * hi * i / 8000))
+              for i in range(800)] + [0] * 800
+    pkts = [rtp_packet(0, 500 + k, 160 * k, 0x494e4241,
+                       bytes(ulaw_encode(v) for v in x[k * 160:(k + 1) * 160]))
+            for k in range(len(x) // 160)]
+    p.rtp.send_stream(p.remote_media, pkts, pace=0.02)
+    p.rtp.wait_sent(len(pkts) * 0.02 + 5)
 
 
 def log_has(pbx, text, timeout=10):
@@ -439,6 +464,27 @@ def first_pin(t, pbx, maildir):
         p1.close()
 
 
+def inband_keys(t, pbx, maildir):
+    """A phone without telephone-event keys its PIN and a menu key as
+    tones: spandsp's receiver on the decoded audio finds them."""
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        t.require(p.register().status == 200, 'REGISTER 1001')
+        mark = len(harness._read(pbx.logfile))
+        r = p.call('*97')                      # PCMU only, no events
+        t.require(r is not None and r.status == 200, '*97: %s'
+                  % (r and r.start))
+        inband(p, '1111#')
+        t.check(wait_until(lambda: 'voicemail 1001: the owner is in' in
+                           harness._read(pbx.logfile)[mark:], 10, 0.05),
+                'in-band PIN not taken')
+        inband(p, '#')                         # the main menu: hang up
+        t.check(p.await_bye(15) is not None, 'in-band # did not end the '
+                'call')
+    finally:
+        p.close()
+
+
 def body(start, t):
     maildir = tempfile.mkdtemp(prefix='sb-mail-')
     mailer = os.path.join(maildir, 'mailer.sh')
@@ -463,6 +509,7 @@ def body(start, t):
     t.run(wrong_pin, pbx, maildir)
     t.run(lockout, pbx, maildir)
     t.run(first_pin, pbx, maildir)
+    t.run(inband_keys, pbx, maildir)
     t.current = 'end'
     t.check(pbx.alive(), 'daemon died')
     t.check(pbx.stop() == 0, 'daemon did not exit 0 on SIGTERM')
