@@ -29,77 +29,10 @@
 #include "vm.h"
 #include "call.h"
 #include "call_int.h"
+#include "call_vmbox.h"
 
 
-enum {
-	KEY_POLL_MS    = 40,
-	FIRST_KEY_MS   = 8000,   /* after a prompt, the wait for a key   */
-	NEXT_KEY_MS    = 5000,   /* between the digits of a number       */
-	MENU_REPEATS   = 3,      /* a menu said again, then goodbye      */
-	LOGIN_TRIES    = 3,
-	QUEUE_MAX      = 48,
-	DIGITS_SAID    = 16,     /* of a caller's number */
-	IN_MAX         = 15,     /* digits of a number or PIN            */
-	GREETING_MAX_S = 60,
-	PIN_MIN        = 4,
-	PIN_MAX        = 12,
-};
-
-enum vb_state {
-	VB_BOX,       /* digits: the mailbox number */
-	VB_PIN,       /* digits: its PIN */
-	VB_MAIN,      /* key: the main menu */
-	VB_MSG,       /* key: a message and its menu */
-	VB_OPTS,      /* key: the mailbox options */
-	VB_NEWPIN,    /* digits: a new PIN */
-	VB_NEWPIN2,   /* digits: the same again */
-	VB_RECORD,    /* a greeting: the prompt and beep, then recording */
-	VB_REVIEW,    /* key: keep, hear again, record again, cancel */
-	VB_BYE,       /* goodbye, then the call ends */
-};
-
-struct vb_msg {
-	int64_t id;
-	uint64_t time_ms;
-	char file[200];
-	char caller[64];
-	bool fresh;              /* new and not heard */
-};
-
-struct vmbox {
-	struct call *call;       /* weak */
-	struct vm *vm;           /* weak */
-	struct vm_rec *keys;     /* the key listener; NULL while recording */
-	struct vm_rec *rec;      /* a greeting being recorded */
-	enum vb_state st;
-	const struct config_user *owner;   /* in call->cfg; NULL: none */
-	char box[64];
-	bool ask_box;            /* the dialplan gave no mailbox (*98) */
-	bool first_pin;          /* the owner sets a PIN before all else */
-	unsigned fails;          /* wrong logins in this call */
-	unsigned repeats;        /* a menu said again without a key */
-	bool missing_said;       /* a missing prompt was logged */
-
-	char in[IN_MAX + 1];     /* digits so far */
-	size_t inlen;
-	bool in_over;            /* more digits than IN_MAX */
-	bool waiting;            /* the prompts are done: keys awaited */
-	uint64_t deadline;       /* monotonic ms the wait ends */
-
-	char q[QUEUE_MAX][320];  /* files to play, in turn */
-	unsigned qn, qi;
-	int msg_qi;              /* the message's place in q, or -1 */
-
-	struct vb_msg *msgs;
-	unsigned n, cur;
-
-	char newpin[PIN_MAX + 1];
-	const char *greet;       /* greeting-unavailable, -busy, -name */
-	uint64_t rec_started;
-};
-
-
-static uint64_t mono_ms(void)
+uint64_t vb_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -128,14 +61,14 @@ static void vmbox_destructor(void *arg)
 
 /* ---- the queue of prompts ---- */
 
-static void q_clear(struct vmbox *vb)
+void vb_q_clear(struct vmbox *vb)
 {
 	vb->qn = vb->qi = 0;
 	vb->msg_qi = -1;
 }
 
 
-static void q_path(struct vmbox *vb, const char *path)
+void vb_q_path(struct vmbox *vb, const char *path)
 {
 	if (vb->qn < QUEUE_MAX)
 		str_ncpy(vb->q[vb->qn++], path, sizeof(vb->q[0]));
@@ -144,7 +77,7 @@ static void q_path(struct vmbox *vb, const char *path)
 
 /* A prompt of CONFDIR/sounds; one missing is skipped (said once a
  * call: the menu still works by its keys) */
-static void q_say(struct vmbox *vb, const char *name)
+void vb_say(struct vmbox *vb, const char *name)
 {
 	char path[320];
 
@@ -159,11 +92,11 @@ static void q_say(struct vmbox *vb, const char *name)
 		return;
 	}
 
-	q_path(vb, path);
+	vb_q_path(vb, path);
 }
 
 
-static void q_number(struct vmbox *vb, unsigned n)
+void vb_say_number(struct vmbox *vb, unsigned n)
 {
 	char name[16];
 
@@ -173,27 +106,27 @@ static void q_number(struct vmbox *vb, unsigned n)
 		(void)re_snprintf(d, sizeof(d), "%u", n);
 		for (p = d; *p; p++) {
 			(void)re_snprintf(name, sizeof(name), "digit-%c", *p);
-			q_say(vb, name);
+			vb_say(vb, name);
 		}
 		return;
 	}
 
 	if (n < 20 || n % 10 == 0) {
 		(void)re_snprintf(name, sizeof(name), "num-%u", n);
-		q_say(vb, name);
+		vb_say(vb, name);
 		return;
 	}
 
 	(void)re_snprintf(name, sizeof(name), "num-%u", n - n % 10);
-	q_say(vb, name);
+	vb_say(vb, name);
 	(void)re_snprintf(name, sizeof(name), "num-%u", n % 10);
-	q_say(vb, name);
+	vb_say(vb, name);
 }
 
 
 /* A number digit by digit (at most DIGITS_SAID: the queue keeps room
  * for the message after it) */
-static void q_digits(struct vmbox *vb, const char *s)
+void vb_say_digits(struct vmbox *vb, const char *s)
 {
 	char name[16];
 	unsigned n = 0;
@@ -202,55 +135,9 @@ static void q_digits(struct vmbox *vb, const char *s)
 		if (*s < '0' || *s > '9')
 			continue;
 		(void)re_snprintf(name, sizeof(name), "digit-%c", *s);
-		q_say(vb, name);
+		vb_say(vb, name);
 		++n;
 	}
-}
-
-
-/* "received today at 10 45 P M": the day (today, yesterday, a weekday
- * within the week, else the month and day) and the time, local */
-static void q_when(struct vmbox *vb, uint64_t time_ms)
-{
-	time_t t = (time_t)(time_ms / 1000), now = time(NULL);
-	struct tm m, n, y;
-	time_t yt = now - 86400;
-	char name[16];
-	int h;
-
-	localtime_r(&t, &m);
-	localtime_r(&now, &n);
-	localtime_r(&yt, &y);
-
-	q_say(vb, "vm-received");
-	if (m.tm_year == n.tm_year && m.tm_yday == n.tm_yday) {
-		q_say(vb, "vm-today");
-	}
-	else if (m.tm_year == y.tm_year && m.tm_yday == y.tm_yday) {
-		q_say(vb, "vm-yesterday");
-	}
-	else if (now >= t && now - t < 6 * 86400) {
-		(void)re_snprintf(name, sizeof(name), "day-%d", m.tm_wday);
-		q_say(vb, name);
-	}
-	else {
-		(void)re_snprintf(name, sizeof(name), "month-%d",
-				  m.tm_mon + 1);
-		q_say(vb, name);
-		q_number(vb, (unsigned)m.tm_mday);
-	}
-
-	q_say(vb, "vm-at");
-	h = m.tm_hour % 12;
-	q_number(vb, h ? (unsigned)h : 12);
-	if (m.tm_min > 0 && m.tm_min < 10) {
-		q_say(vb, "vm-oh");
-		q_number(vb, (unsigned)m.tm_min);
-	}
-	else if (m.tm_min) {
-		q_number(vb, (unsigned)m.tm_min);
-	}
-	q_say(vb, m.tm_hour < 12 ? "vm-am" : "vm-pm");
 }
 
 
@@ -265,21 +152,6 @@ static void q_done(int err, void *arg)
 	if (err)
 		log_warn("%s: voicemail prompt: %m", vb->call->id, err);
 	q_next(vb);
-}
-
-
-static void heard(struct vmbox *vb, struct vb_msg *m)
-{
-	int err;
-
-	if (!m->fresh)
-		return;
-
-	m->fresh = false;
-	err = vm_set(vb->vm, vb->box, m->id, "new", true);
-	if (err)
-		log_warn("%s: voicemail %s: message %lld not marked heard: %m",
-			 vb->call->id, vb->box, (long long)m->id, err);
 }
 
 
@@ -306,7 +178,7 @@ static void q_next(struct vmbox *vb)
 
 		/* a message is heard once it begins */
 		if ((int)i == vb->msg_qi && vb->cur < vb->n)
-			heard(vb, &vb->msgs[vb->cur]);
+			vb_heard(vb, &vb->msgs[vb->cur]);
 		return;
 	}
 
@@ -315,7 +187,7 @@ static void q_next(struct vmbox *vb)
 
 
 /* Start the queue afresh (what played is cut short) */
-static void q_play(struct vmbox *vb)
+void vb_play(struct vmbox *vb)
 {
 	vb->call->player = mem_deref(vb->call->player);
 	vb->waiting = false;
@@ -339,253 +211,26 @@ static void state_prompt(struct vmbox *vb)
 	};
 
 	if (vb->st < ARRAY_SIZE(prompt) && prompt[vb->st])
-		q_say(vb, prompt[vb->st]);
+		vb_say(vb, prompt[vb->st]);
 }
 
 
 /* Say what comes (queued already), then the prompt of state st */
-static void go(struct vmbox *vb, enum vb_state st)
+void vb_go(struct vmbox *vb, enum vb_state st)
 {
 	vb->st = st;
 	vb->inlen = 0;
 	vb->in_over = false;
 	state_prompt(vb);
-	q_play(vb);
+	vb_play(vb);
 }
 
 
-static void goodbye(struct vmbox *vb)
+void vb_goodbye(struct vmbox *vb)
 {
-	q_say(vb, "vm-goodbye");
+	vb_say(vb, "vm-goodbye");
 	vb->st = VB_BYE;
-	q_play(vb);
-}
-
-
-static int msg_add(const struct vm_msg *m, void *arg)
-{
-	struct vmbox *vb = arg;
-	struct vb_msg *v;
-
-	if (vb->n % 16 == 0) {
-		/* libre's mem_realloc takes no NULL */
-		v = vb->msgs ? mem_realloc(vb->msgs, (vb->n + 16) * sizeof(*v))
-			: mem_alloc(16 * sizeof(*v), NULL);
-		if (!v)
-			return ENOMEM;
-		vb->msgs = v;
-	}
-
-	v = &vb->msgs[vb->n++];
-	memset(v, 0, sizeof(*v));
-	v->id = m->id;
-	v->time_ms = m->time_ms;
-	str_ncpy(v->file, m->file, sizeof(v->file));
-	if (m->caller)
-		str_ncpy(v->caller, m->caller, sizeof(v->caller));
-	v->fresh = !strcmp(m->folder, "new") && !m->heard;
-	return 0;
-}
-
-
-/* The messages, new ones first, each part oldest first */
-static int load_messages(struct vmbox *vb)
-{
-	unsigned i, j;
-	int err;
-
-	vb->msgs = mem_deref(vb->msgs);
-	vb->n = vb->cur = 0;
-
-	err = vm_list(vb->vm, vb->box, msg_add, vb);
-	if (err)
-		return err;
-
-	/* stable: the list came oldest first */
-	for (i = 1; i < vb->n; i++) {
-		struct vb_msg m = vb->msgs[i];
-
-		for (j = i; j > 0 && m.fresh && !vb->msgs[j - 1].fresh; j--)
-			vb->msgs[j] = vb->msgs[j - 1];
-		vb->msgs[j] = m;
-	}
-
-	return 0;
-}
-
-
-/* "You have 2 new messages and 1 saved message", then the main menu */
-static void main_menu(struct vmbox *vb, bool counts)
-{
-	unsigned i, fresh = 0;
-
-	for (i = 0; i < vb->n; i++)
-		fresh += vb->msgs[i].fresh;
-
-	if (counts && !vb->n) {
-		q_say(vb, "vm-no-messages");
-	}
-	else if (counts) {
-		q_say(vb, "vm-you-have");
-		q_number(vb, fresh);
-		q_say(vb, fresh == 1 ? "vm-new-message" : "vm-new-messages");
-		q_say(vb, "vm-and");
-		q_number(vb, vb->n - fresh);
-		q_say(vb, vb->n - fresh == 1 ? "vm-saved-message" :
-		      "vm-saved-messages");
-	}
-
-	go(vb, VB_MAIN);
-}
-
-
-static void logged_in(struct vmbox *vb)
-{
-	int err;
-
-	err = load_messages(vb);
-	if (err) {
-		log_warn("%s: voicemail %s: cannot list messages: %m",
-			 vb->call->id, vb->box, err);
-		goodbye(vb);
-		return;
-	}
-
-	log_info("%s: voicemail %s: the owner is in (%u messages)",
-		 vb->call->id, vb->box, vb->n);
-	main_menu(vb, true);
-}
-
-
-/* The current message: "Message 2, received today at 10 45 A M, from
- * 1 0 0 1", then the audio (the menu follows from go()) */
-static void queue_msg(struct vmbox *vb)
-{
-	const struct vb_msg *m = &vb->msgs[vb->cur];
-	char path[512];
-
-	q_say(vb, "vm-message");
-	q_number(vb, vb->cur + 1);
-	q_when(vb, m->time_ms);
-	if (m->caller[0] && strpbrk(m->caller, "0123456789")) {
-		q_say(vb, "vm-from");
-		q_digits(vb, m->caller);
-	}
-
-	(void)re_snprintf(path, sizeof(path), "%s/%s", vm_datadir(vb->vm),
-			  m->file);
-	vb->msg_qi = (int)vb->qn;
-	q_path(vb, path);
-}
-
-
-/* After delete or save: the next message, or the main menu */
-static void msg_then_next(struct vmbox *vb)
-{
-	if (vb->cur < vb->n) {
-		queue_msg(vb);
-		go(vb, VB_MSG);
-		return;
-	}
-
-	q_say(vb, "vm-no-more");
-	main_menu(vb, false);
-}
-
-
-static void login_failed(struct vmbox *vb)
-{
-	if (++vb->fails >= LOGIN_TRIES) {
-		log_info("%s: voicemail %s: %u wrong logins: the call ends",
-			 vb->call->id, vb->box, vb->fails);
-		q_say(vb, "vm-login-incorrect");
-		goodbye(vb);
-		return;
-	}
-
-	q_say(vb, "vm-login-incorrect");
-	go(vb, vb->ask_box ? VB_BOX : VB_PIN);
-}
-
-
-static void check_pin(struct vmbox *vb)
-{
-	struct call *call = vb->call;
-	char from[64];
-	int err;
-
-	(void)re_snprintf(from, sizeof(from), "%J", &call->inv->src);
-
-	/* an unknown mailbox fails as a wrong PIN does: the caller learns
-	 * nothing of which mailboxes exist */
-	vb->owner = call_mailbox_owner(call->cfg, vb->box);
-	if (!vb->owner) {
-		log_info("%s: voicemail: login to unknown mailbox %s from %s",
-			 call->id, vb->box, from);
-		login_failed(vb);
-		return;
-	}
-
-	if (vm_pin_locked(vb->vm, vb->box, call_now_ms())) {
-		log_warn("%s: voicemail %s: locked out; login from %s refused",
-			 call->id, vb->box, from);
-		login_failed(vb);
-		return;
-	}
-
-	err = vm_pin_check(vb->vm, vb->box, vb->owner->vm_pin, vb->in);
-	memset(vb->in, 0, sizeof(vb->in));
-	if (err) {
-		log_info("%s: voicemail %s: wrong PIN from %s (%s)", call->id,
-			 vb->box, from, err == ENOENT ? "the mailbox has none" :
-			 "refused");
-		if (err == EACCES)
-			vm_pin_failed(vb->vm, vb->box, from, call_now_ms());
-		login_failed(vb);
-		return;
-	}
-
-	vm_pin_ok(vb->vm, vb->box);
-	logged_in(vb);
-}
-
-
-static void new_pin(struct vmbox *vb)
-{
-	if (vb->st == VB_NEWPIN) {
-		if (vb->in_over || vb->inlen < PIN_MIN || vb->inlen > PIN_MAX) {
-			q_say(vb, "vm-pin-invalid");
-			go(vb, VB_NEWPIN);
-			return;
-		}
-		str_ncpy(vb->newpin, vb->in, sizeof(vb->newpin));
-		go(vb, VB_NEWPIN2);
-		return;
-	}
-
-	if (vb->in_over || strcmp(vb->in, vb->newpin)) {
-		q_say(vb, "vm-pin-mismatch");
-		go(vb, VB_NEWPIN);
-		return;
-	}
-
-	if (vm_pin_set(vb->vm, vb->box, vb->newpin)) {
-		log_warn("%s: voicemail %s: the new PIN was not stored",
-			 vb->call->id, vb->box);
-		goodbye(vb);
-		return;
-	}
-
-	log_info("%s: voicemail %s: PIN changed by phone", vb->call->id,
-		 vb->box);
-	memset(vb->newpin, 0, sizeof(vb->newpin));
-	q_say(vb, "vm-pin-changed");
-	if (vb->first_pin) {
-		vb->first_pin = false;
-		logged_in(vb);
-		return;
-	}
-	go(vb, VB_OPTS);
+	vb_play(vb);
 }
 
 
@@ -598,198 +243,23 @@ static void digits_done(struct vmbox *vb)
 
 	case VB_BOX:
 		if (!vb->inlen) {
-			go(vb, VB_BOX);
+			vb_go(vb, VB_BOX);
 			return;
 		}
 		str_ncpy(vb->box, vb->in, sizeof(vb->box));
-		go(vb, VB_PIN);
+		vb_go(vb, VB_PIN);
 		break;
 
 	case VB_PIN:
-		check_pin(vb);
+		vb_check_pin(vb);
 		break;
 
 	case VB_NEWPIN:
 	case VB_NEWPIN2:
-		new_pin(vb);
+		vb_new_pin(vb);
 		break;
 
 	default:
-		break;
-	}
-}
-
-
-static void callback(struct vmbox *vb)
-{
-	struct call *call = vb->call;
-	char number[64];
-
-	str_ncpy(number, vb->msgs[vb->cur].caller, sizeof(number));
-	log_info("%s: voicemail %s: calling back %s", call->id, vb->box,
-		 number);
-
-	/* the menu goes; the call runs the dialplan for the number */
-	call->player = mem_deref(call->player);
-	wtmr_cancel(&call->tmr);
-	call->vmbox = mem_deref(call->vmbox);
-	if (call_transfer(call, number, NULL)) {
-		call_end(call, 41, 0, "system");
-		return;
-	}
-	call_continue(call);
-}
-
-
-static void msg_key(struct vmbox *vb, char key)
-{
-	struct vb_msg *m = &vb->msgs[vb->cur];
-	int err;
-
-	switch (key) {
-
-	case '5':
-		queue_msg(vb);
-		go(vb, VB_MSG);
-		break;
-
-	case '6':
-		if (vb->cur + 1 < vb->n) {
-			++vb->cur;
-			queue_msg(vb);
-			go(vb, VB_MSG);
-			break;
-		}
-		q_say(vb, "vm-no-more");
-		go(vb, VB_MSG);
-		break;
-
-	case '4':
-		if (vb->cur > 0) {
-			--vb->cur;
-			queue_msg(vb);
-			go(vb, VB_MSG);
-			break;
-		}
-		q_say(vb, "vm-no-previous");
-		go(vb, VB_MSG);
-		break;
-
-	case '7':
-		err = vm_delete(vb->vm, vb->box, m->id, m->file);
-		if (err) {
-			log_warn("%s: voicemail %s: message %lld not deleted:"
-				 " %m", vb->call->id, vb->box,
-				 (long long)m->id, err);
-			go(vb, VB_MSG);
-			break;
-		}
-		log_info("%s: voicemail %s: message %lld deleted",
-			 vb->call->id, vb->box, (long long)m->id);
-		memmove(m, m + 1, (vb->n - vb->cur - 1) * sizeof(*m));
-		--vb->n;
-		q_say(vb, "vm-deleted");
-		msg_then_next(vb);
-		break;
-
-	case '9':
-		err = vm_set(vb->vm, vb->box, m->id, "saved", true);
-		if (err) {
-			log_warn("%s: voicemail %s: message %lld not saved:"
-				 " %m", vb->call->id, vb->box,
-				 (long long)m->id, err);
-			go(vb, VB_MSG);
-			break;
-		}
-		m->fresh = false;
-		++vb->cur;
-		q_say(vb, "vm-saved");
-		msg_then_next(vb);
-		break;
-
-	case '3':
-		if (!m->caller[0] || strspn(m->caller, "+0123456789") !=
-		    strlen(m->caller)) {
-			q_say(vb, "vm-no-callback");
-			go(vb, VB_MSG);
-			break;
-		}
-		callback(vb);
-		break;
-
-	case '*':
-		main_menu(vb, false);
-		break;
-
-	case '#':
-		goodbye(vb);
-		break;
-
-	default:
-		go(vb, VB_MSG);
-		break;
-	}
-}
-
-
-static void record_greeting(struct vmbox *vb, const char *greet)
-{
-	vb->greet = greet;
-	q_say(vb, strcmp(greet, "greeting-name") ? "vm-record-greeting" :
-	      "vm-record-name");
-	q_path(vb, "tone://1000,300,0,1");
-	vb->st = VB_RECORD;
-	q_play(vb);
-}
-
-
-static void greeting_path(char *path, size_t sz, const struct vmbox *vb,
-			  const char *suffix)
-{
-	(void)re_snprintf(path, sz, "%s/voicemail/%s/%s%s.wav",
-			  vm_datadir(vb->vm), vb->box, vb->greet, suffix);
-}
-
-
-static void review_key(struct vmbox *vb, char key)
-{
-	char fresh[512], final[512];
-
-	greeting_path(fresh, sizeof(fresh), vb, "-new");
-	greeting_path(final, sizeof(final), vb, "");
-
-	switch (key) {
-
-	case '1':
-		if (rename(fresh, final)) {
-			log_warn("%s: voicemail %s: %s not kept: %m",
-				 vb->call->id, vb->box, final, errno);
-			go(vb, VB_OPTS);
-			break;
-		}
-		log_info("%s: voicemail %s: new %s", vb->call->id, vb->box,
-			 vb->greet);
-		q_say(vb, "vm-recording-saved");
-		go(vb, VB_OPTS);
-		break;
-
-	case '2':
-		q_path(vb, fresh);
-		go(vb, VB_REVIEW);
-		break;
-
-	case '3':
-		record_greeting(vb, vb->greet);
-		break;
-
-	case '*':
-		(void)unlink(fresh);
-		q_say(vb, "vm-cancelled");
-		go(vb, VB_OPTS);
-		break;
-
-	default:
-		go(vb, VB_REVIEW);
 		break;
 	}
 }
@@ -810,7 +280,7 @@ static void on_key(struct vmbox *vb, char key)
 			break;
 		}
 		if (key == '*') {          /* start the number again */
-			go(vb, vb->st);
+			vb_go(vb, vb->st);
 			break;
 		}
 		if (key < '0' || key > '9')
@@ -820,50 +290,50 @@ static void on_key(struct vmbox *vb, char key)
 		else
 			vb->in_over = true;
 		vb->waiting = true;
-		vb->deadline = mono_ms() + NEXT_KEY_MS;
+		vb->deadline = vb_mono_ms() + NEXT_KEY_MS;
 		break;
 
 	case VB_MAIN:
 		if (key == '1' && vb->n) {
 			vb->cur = 0;
-			queue_msg(vb);
-			go(vb, VB_MSG);
+			vb_queue_msg(vb);
+			vb_go(vb, VB_MSG);
 		}
 		else if (key == '1') {
-			q_say(vb, "vm-no-messages");
-			go(vb, VB_MAIN);
+			vb_say(vb, "vm-no-messages");
+			vb_go(vb, VB_MAIN);
 		}
 		else if (key == '0')
-			go(vb, VB_OPTS);
+			vb_go(vb, VB_OPTS);
 		else if (key == '#')
-			goodbye(vb);
+			vb_goodbye(vb);
 		else
-			main_menu(vb, key == '*');
+			vb_main_menu(vb, key == '*');
 		break;
 
 	case VB_MSG:
-		msg_key(vb, key);
+		vb_msg_key(vb, key);
 		break;
 
 	case VB_OPTS:
 		if (key == '1')
-			record_greeting(vb, "greeting-unavailable");
+			vb_record_greeting(vb, "greeting-unavailable");
 		else if (key == '2')
-			record_greeting(vb, "greeting-busy");
+			vb_record_greeting(vb, "greeting-busy");
 		else if (key == '3')
-			record_greeting(vb, "greeting-name");
+			vb_record_greeting(vb, "greeting-name");
 		else if (key == '4')
-			go(vb, VB_NEWPIN);
+			vb_go(vb, VB_NEWPIN);
 		else if (key == '*')
-			main_menu(vb, false);
+			vb_main_menu(vb, false);
 		else if (key == '#')
-			goodbye(vb);
+			vb_goodbye(vb);
 		else
-			go(vb, VB_OPTS);
+			vb_go(vb, VB_OPTS);
 		break;
 
 	case VB_REVIEW:
-		review_key(vb, key);
+		vb_review_key(vb, key);
 		break;
 
 	case VB_RECORD:           /* the recording takes its own '#' */
@@ -886,17 +356,15 @@ static void on_timeout(struct vmbox *vb)
 	if (++vb->repeats > MENU_REPEATS) {
 		log_info("%s: voicemail %s: no key pressed: goodbye",
 			 vb->call->id, vb->box[0] ? vb->box : "?");
-		goodbye(vb);
+		vb_goodbye(vb);
 		return;
 	}
 
-	go(vb, vb->st);
+	vb_go(vb, vb->st);
 }
 
 
-/* ---- recording a greeting ---- */
-
-static void keys_listen(struct vmbox *vb)
+void vb_keys_listen(struct vmbox *vb)
 {
 	int err;
 
@@ -907,7 +375,7 @@ static void keys_listen(struct vmbox *vb)
 }
 
 
-static void keys_stop(struct vmbox *vb)
+void vb_keys_stop(struct vmbox *vb)
 {
 	if (!vb->keys)
 		return;
@@ -915,65 +383,6 @@ static void keys_stop(struct vmbox *vb)
 	vm_rec_stop(vb->keys);
 	vm_rec_forget(vb->keys);
 	vb->keys = NULL;
-}
-
-
-static void greeting_recorded(int err, int64_t id, uint64_t ms, void *arg)
-{
-	struct vmbox *vb = arg;
-	char fresh[512];
-	(void)id;
-
-	vb->rec = NULL;
-	keys_listen(vb);
-
-	if (err) {
-		if (err != ENODATA)
-			log_warn("%s: voicemail %s: %s not recorded: %m",
-				 vb->call->id, vb->box, vb->greet, err);
-		q_say(vb, "vm-not-recorded");
-		go(vb, VB_OPTS);
-		return;
-	}
-
-	log_info("%s: voicemail %s: %s recorded (%llu ms), for review",
-		 vb->call->id, vb->box, vb->greet, (unsigned long long)ms);
-	greeting_path(fresh, sizeof(fresh), vb, "-new");
-	q_path(vb, fresh);
-	go(vb, VB_REVIEW);
-}
-
-
-static void record_start(struct vmbox *vb)
-{
-	char name[64];
-	int err;
-
-	keys_stop(vb);
-	(void)re_snprintf(name, sizeof(name), "%s-new.wav", vb->greet);
-	err = vm_rec_file(&vb->rec, vb->vm, vb->call->a_ep, vb->box, name,
-			  greeting_recorded, vb);
-	if (err) {
-		log_warn("%s: voicemail %s: cannot record: %m", vb->call->id,
-			 vb->box, err);
-		keys_listen(vb);
-		q_say(vb, "vm-not-recorded");
-		go(vb, VB_OPTS);
-		return;
-	}
-
-	vb->rec_started = mono_ms();
-}
-
-
-static void record_check(struct vmbox *vb)
-{
-	const struct config *cfg = vb->call->cfg;
-
-	if (vm_rec_hash(vb->rec) ||
-	    vm_rec_ms(vb->rec) >= GREETING_MAX_S * 1000ULL ||
-	    vm_rec_silent_ms(vb->rec) >= cfg->voicemail.silence * 1000ULL)
-		vm_rec_stop(vb->rec);   /* greeting_recorded follows */
 }
 
 
@@ -988,12 +397,12 @@ static void prompts_done(struct vmbox *vb)
 
 	case VB_RECORD:
 		if (!vb->rec)
-			record_start(vb);
+			vb_record_start(vb);
 		return;
 
 	default:
 		vb->waiting = true;
-		vb->deadline = mono_ms() + (vb->inlen ? NEXT_KEY_MS :
+		vb->deadline = vb_mono_ms() + (vb->inlen ? NEXT_KEY_MS :
 					    FIRST_KEY_MS);
 		return;
 	}
@@ -1011,7 +420,7 @@ static void tick(void *arg)
 		/* a key stops the prompts: no need to hear a menu out */
 		if (vb->st != VB_BYE && vb->st != VB_RECORD) {
 			call->player = mem_deref(call->player);
-			q_clear(vb);
+			vb_q_clear(vb);
 		}
 
 		log_debug("%s: voicemail key %c", call->id, key);
@@ -1021,8 +430,8 @@ static void tick(void *arg)
 	}
 
 	if (vb->rec)
-		record_check(vb);
-	else if (vb->waiting && mono_ms() >= vb->deadline)
+		vb_record_check(vb);
+	else if (vb->waiting && vb_mono_ms() >= vb->deadline)
 		on_timeout(vb);
 
 	if (call->vmbox == vb && call->state == CALL_ROUTING)
@@ -1051,7 +460,7 @@ int call_vmbox_start(struct call *call, const char *data)
 	vb->call = call;
 	vb->vm = call->cm->vm;
 	vb->msg_qi = -1;
-	keys_listen(vb);
+	vb_keys_listen(vb);
 	if (!vb->keys) {
 		mem_deref(vb);
 		return ENOMEM;
@@ -1064,7 +473,7 @@ int call_vmbox_start(struct call *call, const char *data)
 
 	if (!data || !*data) {
 		vb->ask_box = true;
-		go(vb, VB_BOX);
+		vb_go(vb, VB_BOX);
 	}
 	else {
 		str_ncpy(vb->box, data, sizeof(vb->box));
@@ -1078,11 +487,11 @@ int call_vmbox_start(struct call *call, const char *data)
 			log_info("%s: voicemail %s: no PIN yet; the owner "
 				 "sets one", call->id, vb->box);
 			vb->first_pin = true;
-			q_say(vb, "vm-no-pin");
-			go(vb, VB_NEWPIN);
+			vb_say(vb, "vm-no-pin");
+			vb_go(vb, VB_NEWPIN);
 		}
 		else {
-			go(vb, VB_PIN);
+			vb_go(vb, VB_PIN);
 		}
 	}
 
