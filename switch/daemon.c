@@ -362,7 +362,7 @@ static int mail_start(struct daemon *d)
 	char spool[512], from[300];
 	int err;
 
-	(void)re_snprintf(spool, sizeof(spool), "%s/voicemail/.mailq",
+	(void)re_snprintf(spool, sizeof(spool), "%s/mailq",
 			  d->datadir);
 	(void)re_snprintf(from, sizeof(from), "Switchboard <voicemail@%s>",
 			  cfg->domain);

@@ -251,7 +251,7 @@ def retrieve(t, pbx, maildir):
         mails = wait_until(lambda: [f for f in os.listdir(maildir)
                                     if f.endswith('.eml')], 15, 0.1)
         t.require(mails, 'no e-mail (spool: %r)' % os.listdir(
-            os.path.join(pbx.datadir, 'voicemail', '.mailq')))
+            os.path.join(pbx.datadir, 'mailq')))
         with open(os.path.join(maildir, mails[0]), 'rb') as f:
             m = email.message_from_bytes(f.read())
         t.check(m['To'] == 'bob@example.com', 'To: %r' % m['To'])
