@@ -25,6 +25,8 @@ and from speech by its frequency.
   and then its right PIN is refused too.
 - inband_keys: a phone without telephone-event keys its PIN and # as
   in-band tones: it is let in, and # hangs up.
+- mail_after_reload: an email attribute added by ctl reload: 1003's
+  next message is mailed to it.
 - first_pin: 1004 has no PIN; on *97 from its own phone it sets one
   (keyed twice), is let in, and the PIN works from another phone on
   *98; the store keeps a salted hash, never the digits.
@@ -163,10 +165,10 @@ def tone_run(pkts, freq):
     return best * 0.02
 
 
-def deposit(t, pbx, p, freq, seconds):
-    """p (registered) leaves seconds of freq in 1002's mailbox."""
-    n = len(messages(pbx))
-    r = p.call('81002', te=101)
+def deposit(t, pbx, p, freq, seconds, box='1002'):
+    """p (registered) leaves seconds of freq in box's mailbox."""
+    n = len(messages(pbx, box))
+    r = p.call('8' + box, te=101)
     t.require(r is not None and r.status == 200, 'call to voicemail: %s'
               % (r and r.start))
     t.require(wait_until(lambda: beep_at(p.rtp.packets()) is not None, 20,
@@ -176,9 +178,9 @@ def deposit(t, pbx, p, freq, seconds):
                       pace=0.02)
     p.rtp.wait_sent(seconds + 5)
     p.hangup()
-    t.require(wait_until(lambda: len(messages(pbx)) == n + 1, 5),
+    t.require(wait_until(lambda: len(messages(pbx, box)) == n + 1, 5),
               'the message was not kept')
-    return messages(pbx)[-1]
+    return messages(pbx, box)[-1]
 
 
 def login(t, pbx, p, number, pin, box):
@@ -485,6 +487,34 @@ def inband_keys(t, pbx, maildir):
         p.close()
 
 
+def mail_after_reload(t, pbx, maildir):
+    """An email attribute added by a reload: 1003's next message is
+    mailed there."""
+    for u in pbx.users:
+        if u['id'] == '1003':
+            u['email'] = 'carol@example.com'
+    pbx.write_config()
+    rc, out = pbx.ctl('reload')
+    t.require(rc == 0, 'ctl reload: %s' % out)
+    before = set(os.listdir(maildir))
+    p = Phone(pbx, '1001', PW['1001'])
+    try:
+        t.require(p.register().status == 200, 'REGISTER 1001')
+        deposit(t, pbx, p, 1250, 1.5, box='1003')
+    finally:
+        p.close()
+    new = wait_until(lambda: [f for f in os.listdir(maildir)
+                              if f.endswith('.eml') and f not in before],
+                     10, 0.1)
+    t.require(new, 'no e-mail for 1003 after the reload')
+    with open(os.path.join(maildir, new[0]), 'rb') as f:
+        m = email.message_from_bytes(f.read())
+    log('  after the reload: %s to %s' % (m['Subject'], m['To']))
+    t.check(m['To'] == 'carol@example.com' and
+            m['X-Switchboard-Mailbox'] == '1003', 'To %r, mailbox %r'
+            % (m['To'], m['X-Switchboard-Mailbox']))
+
+
 def body(start, t):
     maildir = tempfile.mkdtemp(prefix='sb-mail-')
     mailer = os.path.join(maildir, 'mailer.sh')
@@ -494,15 +524,17 @@ def body(start, t):
                 settings_xml='<voicemail mail-command="sh %s" '
                 'mail-retry="1s"/>' % mailer)
     make_prompts(t, pbx)
-    # a short greeting of 1002's own (the spoken default takes 10 s;
-    # test_voicemail hears it): deposits go quicker
-    d = os.path.join(pbx.datadir, 'voicemail', '1002')
-    os.makedirs(d, exist_ok=True)
-    with wave.open(os.path.join(d, 'greeting-unavailable.wav'), 'wb') as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b'\0\0' * 2400)
+    # short greetings of the mailboxes' own (the spoken default takes
+    # 10 s; test_voicemail hears it): deposits go quicker
+    for box in ('1002', '1003'):
+        d = os.path.join(pbx.datadir, 'voicemail', box)
+        os.makedirs(d, exist_ok=True)
+        with wave.open(os.path.join(d, 'greeting-unavailable.wav'),
+                       'wb') as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(b'\0\0' * 2400)
     t.run(retrieve, pbx, maildir)
     t.run(save_callback, pbx, maildir)
     t.run(greeting, pbx, maildir)
@@ -510,6 +542,7 @@ def body(start, t):
     t.run(lockout, pbx, maildir)
     t.run(first_pin, pbx, maildir)
     t.run(inband_keys, pbx, maildir)
+    t.run(mail_after_reload, pbx, maildir)
     t.current = 'end'
     t.check(pbx.alive(), 'daemon died')
     t.check(pbx.stop() == 0, 'daemon did not exit 0 on SIGTERM')
