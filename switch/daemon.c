@@ -289,6 +289,9 @@ static void drop_removed_users(struct daemon *d, const struct config *cfg)
 }
 
 
+static void mail_apply(struct daemon *d, const struct config *cfg);
+
+
 static int do_reload(struct daemon *d, struct re_printf *pf)
 {
 	struct config *cfg = NULL;
@@ -325,6 +328,7 @@ static int do_reload(struct daemon *d, struct re_printf *pf)
 		log_warn("reload: listener changes take effect at restart");
 
 	drop_removed_users(d, cfg);
+	mail_apply(d, cfg);
 	log_set_level(cfg->log_level);
 	(void)store_set_sync_full(d->store, cfg->store_full_sync);
 	mem_deref(d->cfg);
@@ -352,9 +356,36 @@ static void mail_log(int level, const char *msg, void *arg)
 }
 
 
+/* The mail command and sender of a config, defaults filled in */
+static void mail_settings(const struct config *cfg, const char **cmdp,
+			  const char **fromp, char *from, size_t sz)
+{
+	(void)re_snprintf(from, sz, "Switchboard <voicemail@%s>",
+			  cfg->domain);
+	*cmdp = cfg->voicemail.mail_command ? cfg->voicemail.mail_command :
+		"/usr/sbin/sendmail -t -i";
+	*fromp = cfg->voicemail.mail_from ? cfg->voicemail.mail_from : from;
+}
+
+
+/* A reload's settings for the next mails (and those waiting: now) */
+static void mail_apply(struct daemon *d, const struct config *cfg)
+{
+	const char *cmd, *fromp;
+	char from[300];
+	int err;
+
+	mail_settings(cfg, &cmd, &fromp, from, sizeof(from));
+	err = vm_mail_set(d->mail, cmd, fromp, cfg->voicemail.mail_retry);
+	if (err)
+		log_warn("reload: voicemail e-mail settings not taken: %m",
+			 err);
+}
+
+
 /* Voicemail by e-mail: the thread runs whether or not a user has an
  * email attribute now (a reload may add one; mails spooled by an
- * earlier run go out). The command and sender are read at start. */
+ * earlier run go out). */
 static int mail_start(struct daemon *d)
 {
 	const struct config *cfg = d->cfg;
@@ -364,14 +395,10 @@ static int mail_start(struct daemon *d)
 
 	(void)re_snprintf(spool, sizeof(spool), "%s/mailq",
 			  d->datadir);
-	(void)re_snprintf(from, sizeof(from), "Switchboard <voicemail@%s>",
-			  cfg->domain);
 
 	memset(&prm, 0, sizeof(prm));
 	prm.spooldir = spool;
-	prm.command = cfg->voicemail.mail_command ?
-		cfg->voicemail.mail_command : "/usr/sbin/sendmail -t -i";
-	prm.from = cfg->voicemail.mail_from ? cfg->voicemail.mail_from : from;
+	mail_settings(cfg, &prm.command, &prm.from, from, sizeof(from));
 	prm.retry_min_s = cfg->voicemail.mail_retry;
 	prm.logh = mail_log;
 

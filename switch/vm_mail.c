@@ -64,12 +64,15 @@ struct vm_mail {
 	struct req *reqh, **reqt;
 	bool stop;
 	unsigned spooled, sent, failures, pending;
+	char *next_command, *next_from;  /* vm_mail_set(): the thread */
+	unsigned next_retry_min;         /* takes them, malloc'd      */
 
 	/* the thread's own; the strings live after the struct */
 	struct entry *entries;
 	char *spooldir;
 	char *command;
 	char *from;
+	char *set_command, *set_from;    /* malloc'd by vm_mail_set()  */
 	unsigned retry_min, retry_max, timeout;
 	vm_mail_log_h *logh;
 	void *log_arg;
@@ -687,6 +690,33 @@ static void finish(struct vm_mail *m)
 }
 
 
+/* New settings (vm_mail_set), taken by the thread under mtx: mails
+ * waiting for a retry are tried at once with them (a reload that fixes
+ * the command should not wait out an hour's back-off) */
+static void take_settings(struct vm_mail *m)
+{
+	struct entry *e;
+	uint64_t now;
+
+	if (!m->next_command)
+		return;
+
+	free(m->set_command);
+	free(m->set_from);
+	m->command = m->set_command = m->next_command;
+	m->from = m->set_from = m->next_from;
+	m->next_command = m->next_from = NULL;
+	m->retry_min = m->next_retry_min < m->retry_max ?
+		m->next_retry_min : m->retry_max;
+
+	now = vm_mail_clock_ms(CLOCK_MONOTONIC);
+	for (e = m->entries; e; e = e->next) {
+		e->due = now;
+		e->delay = m->retry_min;
+	}
+}
+
+
 static void *thread_main(void *arg)
 {
 	struct vm_mail *m = arg;
@@ -697,6 +727,8 @@ static void *thread_main(void *arg)
 
 	pthread_mutex_lock(&m->mtx);
 	for (;;) {
+		take_settings(m);
+
 		reqs = m->reqh;
 		if (reqs) {
 			m->reqh = NULL;
@@ -901,7 +933,41 @@ void vm_mail_stop(struct vm_mail *m)
 
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->mtx);
+	free(m->next_command);
+	free(m->next_from);
+	free(m->set_command);
+	free(m->set_from);
 	free(m);
+}
+
+
+int vm_mail_set(struct vm_mail *m, const char *command, const char *from,
+		unsigned retry_min_s)
+{
+	char *c, *f;
+
+	if (!m || !command || !*command || !from ||
+	    !vm_mail_valid_from(from))
+		return EINVAL;
+
+	c = strdup(command);
+	f = strdup(from);
+	if (!c || !f) {
+		free(c);
+		free(f);
+		return ENOMEM;
+	}
+
+	pthread_mutex_lock(&m->mtx);
+	free(m->next_command);
+	free(m->next_from);
+	m->next_command = c;
+	m->next_from = f;
+	m->next_retry_min = retry_min_s ? retry_min_s : 60;
+	pthread_cond_signal(&m->cond);
+	pthread_mutex_unlock(&m->mtx);
+
+	return 0;
 }
 
 

@@ -77,6 +77,15 @@ int  vm_mail_queue(struct vm_mail *m, const struct vm_mail_msg *msg);
 void vm_mail_stop(struct vm_mail *m);
 
 /**
+ * New settings (a reload): the command and From for the next attempts,
+ * the first wait after a failure; mails waiting for a retry are tried
+ * at once. A command running now finishes as it is. EINVAL as for
+ * vm_mail_start. The signalling thread may call it.
+ */
+int  vm_mail_set(struct vm_mail *m, const char *command, const char *from,
+		 unsigned retry_min_s);
+
+/**
  * Counters since start; any pointer may be NULL. spooled: requests
  * written to the spool; sent: mails the command accepted; failures: failed
  * attempts to spool or send; pending: mails not sent yet, queued or

@@ -586,6 +586,44 @@ static void test_restart(void **state)
 }
 
 
+/* A reload fixes the command: the mail waiting out a back-off of an
+ * hour goes at once, with the new From */
+static void test_set(void **state)
+{
+	struct fixture *f = *state;
+	struct vm_mail_msg msg = msg_alice(f);
+	struct vm_mail *m;
+	double t0;
+	char *mail;
+
+	write_wav(f->wav, 800);
+	m = start(f, "echo 'no such command'; exit 127", 3600, 0);
+	assert_int_equal(vm_mail_queue(m, &msg), 0);
+	assert_true(wait_for(m, 0, 1, 1, WAIT_MS));
+	assert_true(logged(f, "next try in 3600 s"));
+
+	assert_int_equal(vm_mail_set(m, "", "a@b", 1), EINVAL);
+	assert_int_equal(vm_mail_set(m, "true", "bad\r\nBcc: x", 1),
+			 EINVAL);
+	assert_int_equal(vm_mail_set(NULL, "true", "a@b", 1), EINVAL);
+
+	snprintf(f->cmd, sizeof(f->cmd), "cat > %s", f->out);
+	t0 = now_s();
+	assert_int_equal(vm_mail_set(m, f->cmd, "PBX <pbx@example.net>", 1),
+			 0);
+	assert_true(wait_for(m, 1, 1, 0, WAIT_MS));
+	assert_true(now_s() - t0 < 2.0);
+	vm_mail_stop(m);
+
+	/* spooled before the change: the From it was written with */
+	mail = slurp(f->out, NULL);
+	assert_non_null(line_with(mail, "To: bob@example.com\r\n"));
+	free(mail);
+	assert_int_equal(entries(f->spool, NULL), 0);
+	no_zombies();
+}
+
+
 static void test_timeout(void **state)
 {
 	struct fixture *f = *state;
@@ -820,6 +858,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_injection, setup,
 						teardown),
