@@ -32,15 +32,6 @@
 #include "call_vmbox.h"
 
 
-uint64_t vb_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-
 static void vmbox_destructor(void *arg)
 {
 	struct vmbox *vb = arg;
@@ -290,7 +281,7 @@ static void on_key(struct vmbox *vb, char key)
 		else
 			vb->in_over = true;
 		vb->waiting = true;
-		vb->deadline = vb_mono_ms() + NEXT_KEY_MS;
+		vb->deadline = media_mono_ms() + NEXT_KEY_MS;
 		break;
 
 	case VB_MAIN:
@@ -402,7 +393,7 @@ static void prompts_done(struct vmbox *vb)
 
 	default:
 		vb->waiting = true;
-		vb->deadline = vb_mono_ms() + (vb->inlen ? NEXT_KEY_MS :
+		vb->deadline = media_mono_ms() + (vb->inlen ? NEXT_KEY_MS :
 					    FIRST_KEY_MS);
 		return;
 	}
@@ -431,7 +422,7 @@ static void tick(void *arg)
 
 	if (vb->rec)
 		vb_record_check(vb);
-	else if (vb->waiting && vb_mono_ms() >= vb->deadline)
+	else if (vb->waiting && media_mono_ms() >= vb->deadline)
 		on_timeout(vb);
 
 	if (call->vmbox == vb && call->state == CALL_ROUTING)

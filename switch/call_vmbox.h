@@ -73,13 +73,11 @@ struct vmbox {
 
 	char newpin[PIN_MAX + 1];
 	const char *greet;       /* greeting-unavailable, -busy, -name */
-	uint64_t rec_started;
 };
 
 
 /* call_vmbox.c: prompts (vb_say: CONFDIR/sounds/NAME.wav; queued, then
  * played by vb_play or vb_go), states and keys */
-uint64_t vb_mono_ms(void);
 void vb_q_clear(struct vmbox *vb);
 void vb_q_path(struct vmbox *vb, const char *path);
 void vb_say(struct vmbox *vb, const char *name);

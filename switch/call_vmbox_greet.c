@@ -129,8 +129,6 @@ void vb_record_start(struct vmbox *vb)
 		vb_go(vb, VB_OPTS);
 		return;
 	}
-
-	vb->rec_started = vb_mono_ms();
 }
 
 

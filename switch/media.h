@@ -23,6 +23,8 @@
 #ifndef SWITCH_MEDIA_H
 #define SWITCH_MEDIA_H
 
+#include <time.h>
+
 struct media_ep;
 struct codec;
 
@@ -112,5 +114,19 @@ void media_ep_stats(const struct media_ep *ep, struct media_stats *st);
 
 /** Send one RTP packet of our own (a player) to the leg's remote. */
 int  media_ep_send(struct media_ep *ep, struct mbuf *mb);
+
+
+/* The monotonic ms clock the media workers stamp packets with (the
+ * recorder's voice time too). libre 1.1.0's tmr_jiffies() reads
+ * gettimeofday(): a wall clock step must not make every call look idle
+ * (or a latch look stale). */
+static inline uint64_t media_mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 #endif

@@ -181,16 +181,6 @@ struct media_engine {
 extern struct media_engine media_eng;
 
 
-/* libre 1.1.0's tmr_jiffies() reads gettimeofday(): a wall clock step
- * must not make every call look idle (or a latch look stale). */
-static inline uint64_t media_mono_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 
 static inline uint64_t media_elapsed(uint64_t now, uint64_t then)

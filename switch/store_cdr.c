@@ -103,12 +103,6 @@ int store_cdr_put(struct store *st, const struct call_event *ce)
 }
 
 
-static const char *column_str(sqlite3_stmt *s, int col)
-{
-	return (const char *)sqlite3_column_text(s, col);
-}
-
-
 /* Step s and hand each row to h; resets s whatever happens. */
 static int walk(struct store *st, sqlite3_stmt *s, store_cdr_h *h,
 		void *arg, unsigned *np, const char *what)
@@ -120,23 +114,23 @@ static int walk(struct store *st, sqlite3_stmt *s, store_cdr_h *h,
 
 		const struct cdr_row row = {
 			.id          = sqlite3_column_int64(s, 0),
-			.call_id     = column_str(s, 1),
-			.caller      = column_str(s, 2),
-			.caller_name = column_str(s, 3),
-			.destination = column_str(s, 4),
-			.context     = column_str(s, 5),
-			.callee      = column_str(s, 6),
+			.call_id     = store_column_str(s, 1),
+			.caller      = store_column_str(s, 2),
+			.caller_name = store_column_str(s, 3),
+			.destination = store_column_str(s, 4),
+			.context     = store_column_str(s, 5),
+			.callee      = store_column_str(s, 6),
 			.start_ms    = (uint64_t)sqlite3_column_int64(s, 7),
 			.answer_ms   = (uint64_t)sqlite3_column_int64(s, 8),
 			.end_ms      = (uint64_t)sqlite3_column_int64(s, 9),
 			.duration_ms = (uint64_t)sqlite3_column_int64(s, 10),
 			.billsec_ms  = (uint64_t)sqlite3_column_int64(s, 11),
 			.cause       = sqlite3_column_int(s, 12),
-			.cause_name  = column_str(s, 13),
+			.cause_name  = store_column_str(s, 13),
 			.sip_code    = (uint16_t)sqlite3_column_int(s, 14),
-			.hangup_side = column_str(s, 15),
-			.legs        = column_str(s, 16),
-			.trace       = column_str(s, 17),
+			.hangup_side = store_column_str(s, 15),
+			.legs        = store_column_str(s, 16),
+			.trace       = store_column_str(s, 17),
 		};
 
 		/* NOT NULL column; NULL here means out of memory */

@@ -90,6 +90,13 @@ const char *store_cdr_sql(enum stmt_id id);
 /* SQL of the statements kept in store_vm.c; NULL for other ids */
 const char *store_vm_sql(enum stmt_id id);
 
+/* A text column of the current row (NULL for SQL NULL) */
+static inline const char *store_column_str(sqlite3_stmt *s, int col)
+{
+	return (const char *)sqlite3_column_text(s, col);
+}
+
+
 /* A string column, NULL as SQL NULL (the text lives until the step) */
 static inline int store_bind_str(sqlite3_stmt *s, int col, const char *str)
 {

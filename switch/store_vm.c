@@ -98,12 +98,6 @@ int store_vm_put(struct store *st, const struct vm_msg *m, int64_t *idp)
 }
 
 
-static const char *column_str(sqlite3_stmt *s, int col)
-{
-	return (const char *)sqlite3_column_text(s, col);
-}
-
-
 /* Step s and hand each row to h; resets s whatever happens. */
 static int walk(struct store *st, sqlite3_stmt *s, store_vm_h *h,
 		void *arg, const char *what)
@@ -114,13 +108,13 @@ static int walk(struct store *st, sqlite3_stmt *s, store_vm_h *h,
 
 		const struct vm_msg m = {
 			.id          = sqlite3_column_int64(s, 0),
-			.mailbox     = column_str(s, 1),
-			.file        = column_str(s, 2),
-			.caller      = column_str(s, 3),
-			.caller_name = column_str(s, 4),
+			.mailbox     = store_column_str(s, 1),
+			.file        = store_column_str(s, 2),
+			.caller      = store_column_str(s, 3),
+			.caller_name = store_column_str(s, 4),
 			.time_ms     = (uint64_t)sqlite3_column_int64(s, 5),
 			.duration_ms = (uint64_t)sqlite3_column_int64(s, 6),
-			.folder      = column_str(s, 7),
+			.folder      = store_column_str(s, 7),
 			.heard       = sqlite3_column_int(s, 8) != 0,
 		};
 
@@ -270,8 +264,8 @@ int store_vm_pin_get(struct store *st, const char *mailbox, char **saltp,
 		rc = sqlite3_step(s);
 
 	if (rc == SQLITE_ROW) {
-		err  = str_dup(saltp, column_str(s, 0));
-		err |= str_dup(hashp, column_str(s, 1));
+		err  = str_dup(saltp, store_column_str(s, 0));
+		err |= str_dup(hashp, store_column_str(s, 1));
 		if (err) {
 			*saltp = mem_deref(*saltp);
 			*hashp = mem_deref(*hashp);

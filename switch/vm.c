@@ -500,11 +500,7 @@ uint64_t vm_rec_silent_ms(const struct vm_rec *rec)
 {
 	uint64_t last = __atomic_load_n(&rec->r->last_voice_ms,
 					__ATOMIC_RELAXED);
-	struct timespec ts;
-	uint64_t now;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	uint64_t now = media_mono_ms();     /* the worker's clock */
 
 	/* never spoke: silent since the start */
 	if (!last)

@@ -80,10 +80,7 @@ def main():
     forward, answer, callee, whole, both = [], [], [], [], []
 
     for t, sp, dp, payload in packets(path):
-        try:
-            msg = payload.decode('ascii', 'replace')
-        except Exception:
-            continue
+        msg = payload.decode('ascii', 'replace')
         start = msg.split('\r\n', 1)[0]
         cid = header(msg, 'call-id')
         cseq = header(msg, 'cseq')

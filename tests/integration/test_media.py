@@ -150,6 +150,44 @@ def rtp_fields(p):
     return b1 & 0x7F, seq, ts, ssrc, p[off:end]
 
 
+DTMF_EVENTS = '0123456789*#'
+DTMF_FREQS = {'1': (697, 1209), '2': (697, 1336), '3': (697, 1477),
+              '4': (770, 1209), '5': (770, 1336), '6': (770, 1477),
+              '7': (852, 1209), '8': (852, 1336), '9': (852, 1477),
+              '*': (941, 1209), '0': (941, 1336), '#': (941, 1477)}
+
+
+def dtmf_events(key, seq, ts, ssrc, pt=101):
+    """One RFC 4733 key press starting at time stamp ts: three packets
+    while the key is down (marker on the first), three end packets."""
+    ev = DTMF_EVENTS.index(key)
+    return [rtp_packet(pt, seq + i, ts, ssrc,
+                       struct.pack('>BBH', ev, 10 | (0x80 if i >= 3 else 0),
+                                   160 * (min(i, 2) + 1)),
+                       marker=(i == 0))
+            for i in range(6)]
+
+
+def dtmf_inband(keys, on=800, off=800, amp=5000):
+    """8 kHz samples of keys as DTMF tone pairs, on samples each, off
+    samples of silence after each."""
+    x = []
+    for k in keys:
+        lo, hi = DTMF_FREQS[k]
+        x += [int(amp * math.sin(2 * math.pi * lo * i / 8000) +
+                  amp * math.sin(2 * math.pi * hi * i / 8000))
+              for i in range(on)] + [0] * off
+    return x
+
+
+def ulaw_stream(x, seq, ts, ssrc, pt=0):
+    """Samples x as 20 ms PCMU packets from seq and ts on."""
+    return [rtp_packet(pt, seq + k, ts + PTIME_SAMPLES * k, ssrc,
+                       bytes(ulaw_encode(v) for v in
+                             x[k * PTIME_SAMPLES:(k + 1) * PTIME_SAMPLES]))
+            for k in range(len(x) // PTIME_SAMPLES)]
+
+
 def tone_stream(freq, n=PACKETS, pt=0):
     """n PCMU packets of a tone, random SSRC/seq/ts, marker on the first."""
     ssrc = random.getrandbits(32)

@@ -32,23 +32,18 @@ and from speech by its frequency.
   *98; the store keeps a salted hash, never the digits.
 """
 
-import base64
 import email
-import math
 import os
-import re
 import sqlite3
-import struct
 import tempfile
 import time
-import wave
 
 import harness
 from harness import log, wait_until
-from test_media import (Phone, ULAW, dominant, purity, rms, rtp_fields,
-                        rtp_packet, tone_stream, ulaw_encode)
-from test_voicemail import (beep_at, make_prompts, messages, next_notify,
-                            wav_of)
+from test_media import (Phone, ULAW, dominant, dtmf_events, dtmf_inband,
+                        purity, rms, rtp_fields, tone_stream, ulaw_stream)
+from test_voicemail import (beep_at, call_vm, make_prompts, messages,
+                            next_notify, send_tone, wav_of, write_greeting)
 
 USERS = [{'id': '1001', 'password': 'secret1001', 'vm-pin': '1111'},
          {'id': '1002', 'password': 'secret1002', 'vm-pin': '4321',
@@ -94,12 +89,9 @@ fi
 cat > "$(dirname "$0")/mail-$(date +%s%N).eml"
 '''
 
-EVENTS = '0123456789*#'
-
-
 class Keys:
-    """RFC 4733 key presses into the phone's call: each press its own
-    time stamp, three packets while down and three end packets."""
+    """RFC 4733 key presses into the phone's call, each press its own
+    time stamp."""
 
     def __init__(self, p):
         self.p = p
@@ -110,39 +102,17 @@ class Keys:
     def press(self, keys, gap=0.12):
         for k in keys:
             self.ts += 1600
-            ev = EVENTS.index(k)
-            pkts = []
-            for i in range(6):
-                end = i >= 3
-                dur = 160 * (min(i, 2) + 1)
-                self.seq += 1
-                pkts.append(rtp_packet(
-                    101, self.seq, self.ts, self.ssrc,
-                    struct.pack('>BBH', ev, 10 | (0x80 if end else 0), dur),
-                    marker=(i == 0)))
+            pkts = dtmf_events(k, self.seq, self.ts, self.ssrc)
+            self.seq += len(pkts)
             self.p.rtp.send_stream(self.p.remote_media, pkts, pace=0.02)
             self.p.rtp.wait_sent(3)
             time.sleep(gap)
 
 
-DTMF = {'1': (697, 1209), '2': (697, 1336), '3': (697, 1477),
-        '4': (770, 1209), '5': (770, 1336), '6': (770, 1477),
-        '7': (852, 1209), '8': (852, 1336), '9': (852, 1477),
-        '*': (941, 1209), '0': (941, 1336), '#': (941, 1477)}
-
-
 def inband(p, keys):
     """Keys as tones in the u-law audio (100 ms each, 100 ms apart),
     for a phone that sends no RFC 4733 events."""
-    x = []
-    for k in keys:
-        lo, hi = DTMF[k]
-        x += [int(5000 * math.sin(2 * math.pi * lo * i / 8000) +
-                  5000 * math.sin(2 * math.pi * hi * i / 8000))
-              for i in range(800)] + [0] * 800
-    pkts = [rtp_packet(0, 500 + k, 160 * k, 0x494e4241,
-                       bytes(ulaw_encode(v) for v in x[k * 160:(k + 1) * 160]))
-            for k in range(len(x) // 160)]
+    pkts = ulaw_stream(dtmf_inband(keys), 500, 0, 0x494e4241)
     p.rtp.send_stream(p.remote_media, pkts, pace=0.02)
     p.rtp.wait_sent(len(pkts) * 0.02 + 5)
 
@@ -168,15 +138,8 @@ def tone_run(pkts, freq):
 def deposit(t, pbx, p, freq, seconds, box='1002'):
     """p (registered) leaves seconds of freq in box's mailbox."""
     n = len(messages(pbx, box))
-    r = p.call('8' + box, te=101)
-    t.require(r is not None and r.status == 200, 'call to voicemail: %s'
-              % (r and r.start))
-    t.require(wait_until(lambda: beep_at(p.rtp.packets()) is not None, 20,
-                         0.1), 'no beep')
-    time.sleep(0.45)
-    p.rtp.send_stream(p.remote_media, tone_stream(freq, int(seconds * 50)),
-                      pace=0.02)
-    p.rtp.wait_sent(seconds + 5)
+    call_vm(t, pbx, p, timeout=20, box=box)
+    send_tone(p, seconds, freq)
     p.hangup()
     t.require(wait_until(lambda: len(messages(pbx, box)) == n + 1, 5),
               'the message was not kept')
@@ -316,7 +279,6 @@ def save_callback(t, pbx, maildir):
         keys.press('1')
         time.sleep(0.5)
         keys.press('9')
-        rc, out = pbx.ctl('voicemail', '1002')
         t.check(wait_until(lambda: ' saved heard ' in
                            pbx.ctl('voicemail', '1002')[1], 5),
                 'not saved: %s' % pbx.ctl('voicemail', '1002')[1])
@@ -527,14 +489,7 @@ def body(start, t):
     # short greetings of the mailboxes' own (the spoken default takes
     # 10 s; test_voicemail hears it): deposits go quicker
     for box in ('1002', '1003'):
-        d = os.path.join(pbx.datadir, 'voicemail', box)
-        os.makedirs(d, exist_ok=True)
-        with wave.open(os.path.join(d, 'greeting-unavailable.wav'),
-                       'wb') as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(8000)
-            w.writeframes(b'\0\0' * 2400)
+        write_greeting(pbx, box, 'greeting-unavailable', 2400)
     t.run(retrieve, pbx, maildir)
     t.run(save_callback, pbx, maildir)
     t.run(greeting, pbx, maildir)

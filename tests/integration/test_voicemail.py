@@ -53,10 +53,10 @@ import wave
 
 import harness
 from harness import log, wait_until
-from test_media import (Bg, Phone, PTIME_SAMPLES, RATE, dominant, purity,
-                        raw_sockets_allowed, read_pcap, rms, rtp_fields,
-                        rtp_packet, sipp_bg, sipp_done, tone_stream,
-                        ulaw_encode, ULAW)
+from test_media import (Bg, Phone, dominant, dtmf_events, dtmf_inband,
+                        purity, raw_sockets_allowed, read_pcap, rms,
+                        rtp_fields, sipp_bg, sipp_done, tone_stream,
+                        ulaw_stream, ULAW)
 
 PCAP = '/usr/share/sip-tester/g711a.pcap'
 
@@ -122,8 +122,9 @@ def beep_at(pkts):
     return None
 
 
-def call_vm(t, pbx, p, timeout=15):
-    r = p.call('81002', te=101)
+def call_vm(t, pbx, p, timeout=15, box='1002'):
+    """p (registered) dials 8BOX and waits for the beep."""
+    r = p.call('8' + box, te=101)
     t.require(r is not None and r.status == 200, 'call to voicemail: %s'
               % (r and r.start))
     # the greeting (if any), the beep: 300 ms of 1 kHz, then recording
@@ -133,12 +134,23 @@ def call_vm(t, pbx, p, timeout=15):
     time.sleep(0.45)
 
 
-def send_tone(p, seconds, seq0=1000):
+def send_tone(p, seconds, freq=1000):
     n = int(seconds * 50)
-    pkts = tone_stream(1000, n)
+    pkts = tone_stream(freq, n)
     p.rtp.send_stream(p.remote_media, pkts, pace=0.02)
     p.rtp.wait_sent(seconds + 5)
     return pkts
+
+
+def write_greeting(pbx, box, name, samples):
+    """A greeting of the mailbox's own: samples of silence."""
+    d = os.path.join(pbx.datadir, 'voicemail', box)
+    os.makedirs(d, exist_ok=True)
+    with wave.open(os.path.join(d, name + '.wav'), 'wb') as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b'\0\0' * samples)
 
 
 def deposit_hangup(t, pbx):
@@ -187,10 +199,7 @@ def deposit_hash(t, pbx):
         call_vm(t, pbx, p)
         pkts = send_tone(p, 2.0)
         _, seq, ts, ssrc, _ = rtp_fields(pkts[-1])
-        ev = [rtp_packet(101, seq + 1 + i, ts + 160, ssrc,
-                         struct.pack('>BBH', 11, 10 | (0x80 if i > 2 else 0),
-                                     160 * (i + 1)), marker=(i == 0))
-              for i in range(6)]
+        ev = dtmf_events('#', seq + 1, ts + 160, ssrc)
         p.rtp.send_stream(p.remote_media, ev, pace=0.02)
         bye = p.await_bye(5)
         t.check(bye is not None, '# did not end the call')
@@ -214,13 +223,8 @@ def deposit_inband_hash(t, pbx):
         call_vm(t, pbx, p)
         pkts = send_tone(p, 2.0)
         _, seq, ts, ssrc, _ = rtp_fields(pkts[-1])
-        x = [int(4000 * math.sin(2 * math.pi * 941 * i / 8000) +
-                 4000 * math.sin(2 * math.pi * 1477 * i / 8000))
-             for i in range(960)] + [0] * 800
-        keys = [rtp_packet(0, seq + 1 + k, ts + 160 * (k + 1), ssrc,
-                           bytes(ulaw_encode(v) for v in
-                                 x[k * 160:(k + 1) * 160]))
-                for k in range(len(x) // 160)]
+        x = dtmf_inband('#', on=960, amp=4000)
+        keys = ulaw_stream(x, seq + 1, ts + 160, ssrc)
         p.rtp.send_stream(p.remote_media, keys, pace=0.02)
         bye = p.await_bye(5)
         p.rtp.wait_sent(3)
@@ -541,14 +545,8 @@ def sipp_to_voicemail(t, pbx, callee_does, cause, kind):
     try:
         t.require(phone.register().status == 200, 'REGISTER 1004')
         # short greetings of the mailbox's own: the caller waits 1.5 s
-        d = os.path.join(pbx.datadir, 'voicemail', '1004')
-        os.makedirs(d, exist_ok=True)
         for g in ('greeting-busy', 'greeting-unavailable'):
-            with wave.open(os.path.join(d, g + '.wav'), 'wb') as w:
-                w.setnchannels(1)
-                w.setsampwidth(2)
-                w.setframerate(8000)
-                w.writeframes(b'\0\0' * 3200)
+            write_greeting(pbx, '1004', g, 3200)
         n = len(messages(pbx, '1004'))
         mark = len(harness._read(pbx.logfile))
         bg = Bg(callee_does, phone)

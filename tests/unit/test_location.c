@@ -18,6 +18,7 @@
 #include <time.h>
 #include <sqlite3.h>
 #include <cmocka.h>
+#include "unit_util.h"
 
 enum { MAX_CONTACTS = 3 };
 
@@ -27,15 +28,6 @@ struct fixture {
 	struct location *loc;
 	uint64_t now;          /* the real clock: lookup and load use it */
 };
-
-
-static int rm_h(const char *path, const struct stat *sb, int flag,
-		struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-
-	return remove(path);
-}
 
 
 static int setup(void **state)
@@ -71,7 +63,7 @@ static int teardown(void **state)
 
 	mem_deref(f->loc);
 	mem_deref(f->st);
-	nftw(f->dir, rm_h, 8, FTW_DEPTH | FTW_PHYS);
+	rm_tree(f->dir);
 	free(f);
 
 	return 0;

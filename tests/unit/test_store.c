@@ -16,21 +16,13 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include <cmocka.h>
+#include "unit_util.h"
 
 
 struct fixture {
 	char dir[64];          /* temp dir, removed at teardown */
 	char datadir[128];     /* below dir, so open must mkdir -p */
 };
-
-
-static int rm_h(const char *path, const struct stat *sb, int flag,
-		struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-
-	return remove(path);
-}
 
 
 static int setup(void **state)
@@ -57,7 +49,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_h, 8, FTW_DEPTH | FTW_PHYS);
+	rm_tree(f->dir);
 	free(f);
 
 	return 0;
@@ -65,33 +57,6 @@ static int teardown(void **state)
 
 
 /* Run one query through a separate connection, as an operator would. */
-static int sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	int v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-
-	return v;
-}
-
-
-static void sql_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
-
 static void test_open_creates_schema(void **state)
 {
 	struct fixture *f = *state;

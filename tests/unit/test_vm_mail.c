@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "unit_util.h"
 
 #define WAIT_MS 5000
 #define T_MSG   1700000000123ull  /* 2023-11-15 03:43:20.123 +0530 */
@@ -47,15 +48,6 @@ struct fixture {
 struct stats {
 	unsigned spooled, sent, failures, pending;
 };
-
-
-static int rm_h(const char *path, const struct stat *sb, int flag,
-		struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-
-	return remove(path);
-}
 
 
 static void log_h(int level, const char *msg, void *arg)
@@ -148,7 +140,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_h, 8, FTW_DEPTH | FTW_PHYS);
+	rm_tree(f->dir);
 	pthread_mutex_destroy(&f->mtx);
 	free(f);
 

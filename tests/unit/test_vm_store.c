@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sqlite3.h>
 #include <cmocka.h>
+#include "unit_util.h"
 
 
 /* 2023-11-14T22:13:20Z */
@@ -26,15 +27,6 @@ struct fixture {
 	char dir[64];
 	struct store *st;
 };
-
-
-static int rm_h(const char *path, const struct stat *sb, int flag,
-		struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-
-	return remove(path);
-}
 
 
 static int setup(void **state)
@@ -63,37 +55,10 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	mem_deref(f->st);
-	nftw(f->dir, rm_h, 8, FTW_DEPTH | FTW_PHYS);
+	rm_tree(f->dir);
 	free(f);
 
 	return 0;
-}
-
-
-static int sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	int v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-
-	return v;
-}
-
-
-static void sql_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 

@@ -24,21 +24,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "unit_util.h"
 
 
 struct fixture {
 	char dir[64];
 	char path[256];
 };
-
-
-static int rm_h(const char *path, const struct stat *sb, int flag,
-		struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-
-	return remove(path);
-}
 
 
 static int setup(void **state)
@@ -63,7 +55,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_h, 8, FTW_DEPTH | FTW_PHYS);
+	rm_tree(f->dir);
 	free(f);
 
 	return 0;
