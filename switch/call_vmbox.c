@@ -473,8 +473,7 @@ int call_vmbox_start(struct call *call, const char *data)
 		 * digest) may set the first PIN of a mailbox without one */
 		vb->owner = call_mailbox_owner(call->cfg, vb->box);
 		if (me && me == vb->owner &&
-		    vm_pin_check(vb->vm, vb->box, vb->owner->vm_pin, "") ==
-		    ENOENT) {
+		    !vm_pin_exists(vb->vm, vb->box, vb->owner->vm_pin)) {
 			log_info("%s: voicemail %s: no PIN yet; the owner "
 				 "sets one", call->id, vb->box);
 			vb->first_pin = true;

@@ -212,6 +212,7 @@ static void finished(struct vm *vm, struct vm_rec *rec)
 	/* the mail thread spools it (the message is safe already) */
 	if (!err && rec->email && vm->mail) {
 		char path[1200];
+		int merr;
 
 		const struct vm_mail_msg mm = {
 			.to = rec->email,
@@ -225,11 +226,10 @@ static void finished(struct vm *vm, struct vm_rec *rec)
 
 		(void)re_snprintf(path, sizeof(path), "%s/%s", vm->datadir,
 				  rec->file);
-		err = vm_mail_queue(vm->mail, &mm);
-		if (err)
+		merr = vm_mail_queue(vm->mail, &mm);
+		if (merr)
 			log_warn("voicemail %s: no e-mail to %s: %m",
-				 rec->mailbox, rec->email, err);
-		err = 0;
+				 rec->mailbox, rec->email, merr);
 	}
 
 	if (rec->doneh)

@@ -106,6 +106,8 @@ int  vm_delete(struct vm *vm, const char *mailbox, int64_t id,
 int  vm_pin_check(struct vm *vm, const char *mailbox, const char *dir_pin,
 		  const char *pin);
 int  vm_pin_set(struct vm *vm, const char *mailbox, const char *pin);
+/** Whether mailbox has a PIN at all (a store error counts as yes) */
+bool vm_pin_exists(struct vm *vm, const char *mailbox, const char *dir_pin);
 
 /* Lock-out: 5 wrong PINs for one mailbox within 15 minutes lock it for
  * 15 minutes (logged, with the source of the last); a locked mailbox

@@ -200,6 +200,22 @@ int vm_pin_check(struct vm *vm, const char *mailbox, const char *dir_pin,
 }
 
 
+bool vm_pin_exists(struct vm *vm, const char *mailbox, const char *dir_pin)
+{
+	char *salt = NULL, *hash = NULL;
+	int err;
+
+	if (dir_pin || !vm || !mailbox)
+		return true;
+
+	err = store_vm_pin_get(vm->st, mailbox, &salt, &hash);
+	mem_deref(salt);
+	mem_deref(hash);
+
+	return err != ENOENT;
+}
+
+
 int vm_pin_set(struct vm *vm, const char *mailbox, const char *pin)
 {
 	char salt[33], hex[65];
