@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <time.h>
 #include <sys/socket.h>
+#include "recorder.h"
 
 enum {
 	RELATCH_MS   = 2000,        /* latched source silent: may move    */
@@ -86,6 +87,8 @@ struct relay {
 	struct xcode *px;           /* our prompts (PCMU) -> this leg's
 	                               codec, when it is not G.711 */
 	struct recorder *rec;       /* what the leg sends is recorded */
+	struct recorder_keys keys;  /* the last key seen, from one recorder
+	                               to the next (relay_record) */
 	/* read by the signalling thread (ATOMIC_GET) */
 	uint64_t rx_packets;
 	uint64_t tx_packets;

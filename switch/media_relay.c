@@ -386,6 +386,11 @@ static bool same_codec(const struct media_codec *a,
  * is made and freed here, on the worker */
 void relay_record(struct relay *r, struct recorder *rec)
 {
+	/* the leg's last key goes from one recorder to the next: the rest
+	 * of the '#' that ended a recording is not a key for the menu
+	 * listening after it */
+	if (r->rec)
+		r->keys = r->rec->keys_seen;
 	if (r->rec && r->rec != rec)
 		recorder_detach(r->rec);
 	r->rec = NULL;
@@ -397,6 +402,7 @@ void relay_record(struct relay *r, struct recorder *rec)
 		recorder_detach(rec);       /* the reader sees it ended */
 		return;
 	}
+	rec->keys_seen = r->keys;
 	r->rec = rec;
 }
 

@@ -14,10 +14,7 @@
 #include "media_int.h"
 #include "recorder.h"
 
-enum {
-	DEC_MAX = 5760,
-	LATE_MS = 300,       /* an event without its start this soon: old */
-};
+enum { DEC_MAX = 5760 };
 
 /* the worker's scratch, one per worker thread */
 static __thread int16_t dbuf[DEC_MAX];
@@ -79,8 +76,7 @@ int recorder_attach(struct recorder *rec, const struct media_codec *mc)
 
 	rec->c = mc->codec;
 	rec->pt = mc->pt;
-	rec->first_ms = 0;
-	rec->ev_seen = false;
+	memset(&rec->keys_seen, 0, sizeof(rec->keys_seen));
 	rec->te_pt = mc->te_pt;
 	rate = codec_rate_for(rec->c, REC_RATE);
 
@@ -168,8 +164,6 @@ void recorder_packet(struct recorder *rec, const uint8_t *p, size_t len,
 	if (!rec->dec || !hlen || len <= hlen)
 		return;
 
-	if (!rec->first_ms)
-		rec->first_ms = now;
 
 	pt = p[1] & 0x7f;
 	if (rec->te_pt >= 0 && pt == rec->te_pt && len - hlen >= 4) {
@@ -179,18 +173,12 @@ void recorder_packet(struct recorder *rec, const uint8_t *p, size_t len,
 		uint32_t ts = ((uint32_t)p[4] << 24) | ((uint32_t)p[5] << 16) |
 			((uint32_t)p[6] << 8) | p[7];
 
-		/* an event that began before we listened (the '#' that
-		 * ended the recording before us): its first packet, the
-		 * one with the marker bit, came before; later on a lost
-		 * first packet must not lose the key */
-		bool late = !(p[1] & 0x80) &&
-			now - rec->first_ms < LATE_MS;
+		struct recorder_keys *k = &rec->keys_seen;
 
-		if (p[hlen] < 16 && (!rec->ev_seen || ts != rec->ev_ts) &&
-		    !late)
+		if (p[hlen] < 16 && (!k->ev_seen || ts != k->ev_ts))
 			key_push(rec, evkeys[p[hlen]]);
-		rec->ev_seen = true;
-		rec->ev_ts = ts;
+		k->ev_seen = true;
+		k->ev_ts = ts;
 		return;
 	}
 

@@ -26,6 +26,13 @@ enum {
 	REC_KEYS = 32,               /* keys not yet read (a power of 2) */
 };
 
+/* The last RFC 4733 event of a leg: every packet of one press carries
+ * the time stamp of its start */
+struct recorder_keys {
+	uint32_t ev_ts;
+	bool ev_seen;
+};
+
 struct recorder {
 	/* the worker's */
 	const struct codec *c;
@@ -34,9 +41,7 @@ struct recorder {
 	void *dtmf;                  /* spandsp dtmf_rx_state_t */
 	uint8_t pt;
 	int te_pt;
-	uint32_t ev_ts;
-	bool ev_seen;
-	uint64_t first_ms;           /* the first packet since attach */
+	struct recorder_keys keys_seen;  /* the leg's relay hands it on */
 
 	/* keys pressed (0-9 * # A-D): the worker writes khead, the
 	 * reader ktail; a key that finds the queue full is dropped */

@@ -3,9 +3,11 @@
  *
  * The worker's side is called directly with RTP packets: PCMU audio and
  * RFC 4733 events (payload type 101). Each key press counts once
- * whatever the number of its packets; the rest of a press that began
- * before the recorder listened does not count (the '#' that ended a
- * recording, seen by the menu's listener that follows); an in-band
+ * whatever the number of its packets; the rest of a press the leg's
+ * last recorder saw does not count (the '#' that ended a recording,
+ * seen by the menu's listener that follows; the relay hands the time
+ * stamp on), while a press whose first packet came before any recorder
+ * does (a phone that keys at once); an in-band
  * key is found in the audio; a keys-only recorder keeps no audio.
  */
 #include <stdarg.h>
@@ -105,7 +107,10 @@ static void test_events(void **state)
 	uint16_t seq = 1;
 	(void)state;
 
-	/* the rest of a press from before we listened: not a key */
+	/* the rest of the press the last recorder of the leg saw (the
+	 * relay hands its time stamp on): not a key */
+	rec->keys_seen.ev_ts = 1000;
+	rec->keys_seen.ev_seen = true;
 	event(rec, 11, false, false, seq++, 1000, 5000);
 	event(rec, 11, true, false, seq++, 1000, 5020);
 	event(rec, 11, true, false, seq++, 1000, 5040);
@@ -132,6 +137,23 @@ static void test_events(void **state)
 
 	/* keys only: no audio kept */
 	assert_int_equal(rec->head, 0);
+
+	recorder_free(rec);
+}
+
+
+/* The first press of a call whose first packet came before the
+ * recorder was attached (a phone keys at once): still a key */
+static void test_first_press_cut(void **state)
+{
+	struct recorder *rec = attach(true);
+	(void)state;
+
+	event(rec, 1, false, false, 10, 2000, 100);
+	event(rec, 1, true, false, 11, 2000, 120);
+	event(rec, 1, true, false, 12, 2000, 140);
+	assert_int_equal(recorder_key(rec), '1');
+	assert_int_equal(recorder_key(rec), 0);
 
 	recorder_free(rec);
 }
@@ -196,6 +218,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_first_press_cut),
 		cmocka_unit_test(test_queue_full),
 		cmocka_unit_test(test_inband),
 	};
